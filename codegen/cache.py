@@ -1,0 +1,168 @@
+"""Content-hashed cache of generated modules, as real ``.py`` files.
+
+Numba can only cache (``cache=True``) functions that live in real files, so every generated
+module is written to ``<cache dir>/sd_<hash>.py`` and imported from there; Numba keeps its
+compiled code beside it in ``__pycache__``. A new process that asks for the same source
+finds the file and Numba's cache, and does not recompile.
+
+- The directory is ``$SYMDIFF_CACHE_DIR``, else ``$XDG_CACHE_HOME/symdiff``, else
+  ``~/.cache/symdiff``. If it cannot be written, a private temporary directory is used,
+  with a warning.
+- Writes are atomic (temporary file + ``os.replace``), so readers never see half a file.
+- Every file ends with a line holding the SHA-256 of its source. A file whose content does
+  not match (truncated, garbage, half-written by a crashed process) is rewritten; a file
+  that holds a *different* valid module (two sources colliding on the short hash) is left
+  alone and the next free name ``sd_<hash>_1.py`` is used. A wrong module is never loaded.
+"""
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+import warnings
+
+ENV_VAR = "SYMDIFF_CACHE_DIR"
+HASH_CHARS = 20
+_MARK = "# symdiff-sha256: "
+_fallback_dir = None
+
+
+def cache_dir():
+    path = os.environ.get(ENV_VAR)
+    if not path:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        path = os.path.join(base, "symdiff")
+    return path
+
+
+def _writable_dir():
+    global _fallback_dir
+    path = cache_dir()
+    try:
+        os.makedirs(path, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=path, prefix=".probe", delete=True)
+        probe.close()
+        return path
+    except OSError as exc:
+        if _fallback_dir is None:
+            _fallback_dir = tempfile.mkdtemp(prefix="symdiff-cache-")
+            warnings.warn(f"symdiff: cache directory {path!r} is not usable ({exc}); "
+                          f"using {_fallback_dir} for this process. Set {ENV_VAR} to fix it.",
+                          RuntimeWarning, stacklevel=3)
+        return _fallback_dir
+
+
+def digest(source):
+    return hashlib.sha256(source.rstrip().encode("utf-8")).hexdigest()
+
+
+def file_text(source):
+    """What is stored: the source plus a last line with its hash."""
+    body = source.rstrip()
+    return f"{body}\n\n{_MARK}{digest(body)}\n"
+
+
+def _state(path, text, full):
+    """'same', 'missing', 'broken' (ours to rewrite) or 'other' (another valid module)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            found = f.read()
+    except FileNotFoundError:
+        return "missing"
+    except (OSError, UnicodeDecodeError):
+        return "broken"
+    if found == text:
+        return "same"
+    at = found.rfind("\n\n" + _MARK)
+    if at >= 0 and found.endswith("\n"):
+        stored = found[at + 2 + len(_MARK):-1]
+        if stored != full and digest(found[:at]) == stored:
+            return "other"
+    return "broken"
+
+
+def _atomic_write(path, text):
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".py")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def store(source, directory=None):
+    """Path of a file holding exactly ``source`` (written if needed)."""
+    directory = directory or _writable_dir()
+    full = digest(source)
+    text = file_text(source)
+    for k in range(100):
+        name = f"sd_{full[:HASH_CHARS]}" + (f"_{k}" if k else "")
+        path = os.path.join(directory, name + ".py")
+        state = _state(path, text, full)
+        if state == "same":
+            return path
+        if state in ("missing", "broken"):
+            if state == "broken":
+                warnings.warn(f"symdiff: rebuilding damaged cache file {path}", RuntimeWarning,
+                              stacklevel=3)
+                _drop_numba_cache(path)
+            try:
+                _atomic_write(path, text)
+            except OSError:
+                return store(source, _fallback())
+            return path
+    return store(source, _fallback())
+
+
+def _fallback():
+    global _fallback_dir
+    if _fallback_dir is None:
+        _fallback_dir = tempfile.mkdtemp(prefix="symdiff-cache-")
+    return _fallback_dir
+
+
+def _drop_numba_cache(path):
+    """Remove Numba's cached code for a module file (it may belong to old content)."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    pycache = os.path.join(os.path.dirname(path), "__pycache__")
+    try:
+        names = os.listdir(pycache)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(stem + "."):
+            try:
+                os.unlink(os.path.join(pycache, name))
+            except OSError:
+                pass
+
+
+def load(source):
+    """Import the module holding ``source`` from the cache directory."""
+    path = store(source)
+    stem = os.path.splitext(os.path.basename(path))[0]
+    module_name = f"symdiff_kernels.{stem}"
+    module = sys.modules.get(module_name)
+    if module is not None and getattr(module, "__file__", None) == path:
+        return module
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules[module_name] = module
+    return module
+
+
+def load_plain(source):
+    """Import the module holding ``source`` a second time, untouched by Numba."""
+    path = store(source)
+    stem = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(f"symdiff_kernels.{stem}_python", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,148 @@
+"""Generated kernel modules and their Numba compilation.
+
+A kernel module holds, for one program, plain Python that Numba compiles:
+
+- the helpers it calls (``sigmoid``...), ``value`` (forward only) and ``value_and_grad``
+  (the readable source, the scalar entry point);
+- for one pattern of which inputs are arrays (``mask``), elementwise loops
+  ``grad_loop``/``value_loop`` and their ``prange`` twins ``grad_ploop``/``value_ploop``.
+  Scalar inputs stay scalars inside the loop, so nothing is broadcast into memory.
+
+Every function is compiled with ``error_model="numpy"`` (division by zero gives inf/nan;
+Numba's default Python error model adds a check that stops vectorization) and
+``cache=True``; the module is a real file in the content-hashed cache (``codegen.cache``).
+The same module text runs as plain Python (``prange = range``), which is how the tests
+compare Numba against Python on the very same source.
+"""
+import warnings
+
+from symdiff.functions import HELPERS
+
+from . import cache
+from .printer import function_source, helpers_used
+
+PARALLEL_MIN = 1 << 17   # points per call before the prange loop is worth its threads
+OPTIONS = dict(cache=True, error_model="numpy", nogil=True)
+
+
+def _fresh(base, used):
+    name = base
+    k = 1
+    while name in used:
+        name = f"{base}_{k}"
+        k += 1
+    used.add(name)
+    return name
+
+
+def _loop_source(program, mask, kind, loop):
+    """Elementwise loop over the inputs flagged in mask (others are scalars)."""
+    used = set(program.inputs) | set(program.grads) | {program.output}
+    i, out = _fresh("i", used), _fresh("out", used)
+    n_out = 1 + len(program.grads) if kind == "grad" else 1
+    results = [_fresh(f"r{k}", used) for k in range(n_out)]
+    args = ", ".join(f"{x}[{i}]" if is_array else x for x, is_array in zip(program.inputs, mask))
+    call = "value_and_grad" if kind == "grad" else "value"
+    rng = "prange" if loop == "ploop" else "range"
+    lines = [f"def {kind}_{loop}({', '.join(program.inputs)}, {out}):",
+             f'    """{call} at every point: {out}[k, {i}] is result k at point {i}."""',
+             f"    for {i} in {rng}({out}.shape[1]):",
+             f"        {', '.join(results)}{',' if n_out == 1 else ''} = {call}({args})"]
+    lines += [f"        {out}[{k}, {i}] = {r}" for k, r in enumerate(results)]
+    return "\n".join(lines) + "\n"
+
+
+def module_source(program, mask=None):
+    """The whole kernel module for a program and (optionally) an array mask."""
+    parts = ['"""symdiff kernel module (generated; edit the formula, not this file)."""\n'
+             "import numpy as np\n\nprange = range  # numba.prange when compiled\n"]
+    parts += [HELPERS[h] + "\n" for h in helpers_used(program)]
+    parts.append(function_source(program, "value", with_grad=False))
+    parts.append(function_source(program, "value_and_grad"))
+    if mask is not None:
+        mask_text = ", ".join(f"{x}={'array' if m else 'scalar'}" for x, m in zip(program.inputs, mask))
+        parts.append(f"# loops for: {mask_text}\n")
+        for kind in ("grad", "value"):
+            for loop in ("loop", "ploop"):
+                parts.append(_loop_source(program, mask, kind, loop))
+    return "\n\n".join(parts)
+
+
+class Compiled:
+    """Numba-compiled functions of one kernel module (compiled lazily, on first call)."""
+
+    def __init__(self, source, program):
+        import numba
+        self.source = source
+        self.module = cache.load(source)
+        self.names = helpers_used(program) + ["value", "value_and_grad"] + [
+            f"{k}_{l}" for k in ("grad", "value") for l in ("loop", "ploop")
+            if hasattr(self.module, f"{k}_{l}")]
+        self._numba = numba
+        self._wrap(cache_on=True)
+        self._first = set()
+
+    def _wrap(self, cache_on):
+        numba = self._numba
+        mod = self.module
+        mod.prange = numba.prange
+        for name in self.names:
+            fn = getattr(mod, name)
+            fn = getattr(fn, "py_func", fn)
+            opts = dict(OPTIONS, cache=cache_on)
+            if name.endswith("_ploop"):
+                opts["parallel"] = True
+            setattr(mod, name, numba.njit(**opts)(fn))
+
+    def __call__(self, name, *args):
+        fn = getattr(self.module, name)
+        if name in self._first:
+            return fn(*args)
+        try:
+            result = fn(*args)
+        except Exception as exc:  # a damaged Numba cache entry: rebuild without it
+            if not _cache_fault(exc):
+                raise
+            warnings.warn(f"symdiff: Numba cache entry for {self.module.__file__} is damaged "
+                          f"({type(exc).__name__}: {exc}); recompiling without the cache",
+                          RuntimeWarning, stacklevel=3)
+            cache._drop_numba_cache(self.module.__file__)
+            self._wrap(cache_on=False)
+            result = getattr(self.module, name)(*args)
+        self._first.add(name)
+        return result
+
+
+def _cache_fault(exc):
+    import pickle
+    text = f"{type(exc).__module__}.{type(exc).__name__}: {exc}"
+    return isinstance(exc, (pickle.UnpicklingError, EOFError, OSError, AttributeError,
+                            ImportError, IndexError, KeyError, ValueError, TypeError)) \
+        and "TypingError" not in text
+
+
+class Kernels:
+    """All compiled forms of one program: scalar entry point and per-mask loops."""
+
+    def __init__(self, program):
+        self.program = program
+        self._modules = {}
+
+    def get(self, mask=None):
+        mask = None if mask is None else tuple(bool(m) for m in mask)
+        compiled = self._modules.get(mask)
+        if compiled is None:
+            compiled = Compiled(module_source(self.program, mask), self.program)
+            self._modules[mask] = compiled
+        return compiled
+
+    def scalar(self, *args, grad=True):
+        return self.get()("value_and_grad" if grad else "value", *args)
+
+    def arrays(self, mask, args, out, grad=True, parallel=None):
+        import numba
+        if parallel is None:
+            parallel = out.shape[1] >= PARALLEL_MIN and numba.get_num_threads() > 1
+        name = ("grad" if grad else "value") + ("_ploop" if parallel else "_loop")
+        self.get(mask)(name, *args, out)
+        return out

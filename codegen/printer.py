@@ -1,0 +1,133 @@
+"""Print symdiff programs as Python source: readable, deterministic, byte-stable.
+
+Reads only ``symdiff``'s plain program (lines of ``Ex`` expressions) and the printed forms
+in its operation table; knows nothing of Numba. The same program always prints the same
+bytes.
+"""
+import math
+
+from symdiff.functions import HELPERS, OPS
+
+_PREC = {"where": 0, "gt": 1, "ge": 1, "lt": 1, "le": 1, "add": 2, "sub": 2,
+         "mul": 3, "div": 3, "neg": 4, "pow": 5}
+_SYMBOL = {"add": " + ", "sub": " - ", "mul": "*", "div": "/", "pow": "**",
+           "gt": " > ", "ge": " >= ", "lt": " < ", "le": " <= "}
+COMMENT_COLUMN = 36
+
+
+def number(value, text=None):
+    if text:
+        return text
+    if isinstance(value, int):
+        return str(value)
+    if math.isnan(value):
+        return "np.nan"
+    if math.isinf(value):
+        return "np.inf" if value > 0 else "-np.inf"
+    return repr(float(value))
+
+
+def pyexpr(ex):
+    """Python source for an expression, with only the parentheses it needs."""
+    return _print(ex)[0]
+
+
+def _print(ex):
+    """(text, precedence)."""
+    op = ex.op
+    if op == "var":
+        return ex.args[0], 6
+    if op == "num":
+        text = number(*ex.args)
+        return text, 4 if text.startswith("-") else 6
+    if op == "call":
+        template = OPS[ex.args[0]].printed
+        return template.format(*(_print(a)[0] for a in ex.args[1:])), 6
+    if op == "where":
+        cond, a, b = (_print(x)[0] for x in ex.args)
+        return f"({a} if {cond} else {b})", 6
+    if op == "neg":
+        inner, p = _print(ex.args[0])
+        if p == 3 and ex.args[0].op in ("mul", "div") and not inner.startswith("-"):
+            return "-" + inner, 3          # -(a*b) == (-a)*b exactly; print it plainly
+        return ("-" + inner, 4) if p >= 5 else (f"-({inner})", 4)
+    prec = _PREC[op]
+    left, lp = _print(ex.args[0])
+    right, rp = _print(ex.args[1])
+    if op == "pow":       # right-associative; a negative or compound base needs parentheses
+        left = left if lp > prec else f"({left})"
+        right = right if rp >= 4 else f"({right})"
+    else:                 # left-associative: same precedence on the right keeps parentheses
+        left = left if lp >= prec else f"({left})"
+        right = right if rp > prec else f"({right})"
+    return left + _SYMBOL[op] + right, prec
+
+
+def helpers_used(program, with_grad=True):
+    """Names of HELPERS the program's lines call, in a fixed order."""
+    lines = program.forward + (program.backward if with_grad else ())
+    called = set()
+    for line in lines:
+        called |= line.expr.calls()
+    wanted = {OPS[c].helper for c in called if OPS[c].helper}
+    return [h for h in HELPERS if h in wanted]
+
+
+def docstring(program, limit=12):
+    """The formula as the docstring's first lines (comments dropped, long text cut)."""
+    import re
+    text = re.sub(r"#[^\n]*", "", program.text).replace("\\\n", " ")
+    statements = [" ".join(s.split()) for s in re.split(r"[;\n]", text)]
+    statements = [s for s in statements if s]
+    if len(statements) == 1 and "=" not in statements[0].replace("==", ""):
+        statements = [f"{program.output} = {statements[0]}"]
+    statements = [s if len(s) <= 100 else s[:97] + "..." for s in statements]
+    if len(statements) > limit:
+        statements = statements[:limit - 1] + [f"... ({len(statements) - limit + 1} more lines)"]
+    return "\n    ".join(statements).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+
+
+def _with_comment(code, comment):
+    if not comment:
+        return code
+    return f"{code.ljust(COMMENT_COLUMN)}  # {comment}" if len(code) < COMMENT_COLUMN \
+        else f"{code}  # {comment}"
+
+
+def function_source(program, name="value_and_grad", with_grad=True):
+    """One Python function: forward lines, then (with_grad) the backward sweep."""
+    params = ", ".join(program.inputs)
+    out = [f"def {name}({params}):"]
+    doc = docstring(program)
+    if with_grad:
+        grads = ", ".join(program.grads)
+        out.append(f'    """{doc}\n\n    Returns {program.output} and its gradient ({grads})."""')
+    else:
+        out.append(f'    """{doc}\n\n    Returns {program.output} (no gradient)."""')
+    out.append("    # forward")
+    for line in program.forward:
+        out.append(f"    {line.target} = {pyexpr(line.expr)}")
+    if with_grad:
+        out.append("    # backward")
+        group = None
+        for line in program.backward:
+            if line.of is not None and line.of != group:
+                group = line.of
+                fwd = program.forward[group]
+                header = f"{fwd.target} = {pyexpr(fwd.expr)}"
+                out.append(f"    # {header if len(header) <= 88 else header[:85] + '...'}")
+            op = "+=" if line.accumulate else "="
+            out.append("    " + _with_comment(f"{line.target} {op} {pyexpr(line.expr)}", line.rule))
+        out.append(f"    return {', '.join((program.output,) + program.grads)}")
+    else:
+        out.append(f"    return {program.output}")
+    return "\n".join(out) + "\n"
+
+
+def readable_source(program):
+    """What ``d.source`` shows: the helpers it calls, then value_and_grad."""
+    parts = ["import numpy as np\n"]
+    for h in helpers_used(program):
+        parts.append(HELPERS[h] + "\n")
+    parts.append(function_source(program))
+    return "\n\n".join(parts)

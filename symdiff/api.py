@@ -1,0 +1,152 @@
+"""The public API: ``differentiate`` and ``check``.
+
+``differentiate`` parses (or converts a SymPy expression), runs the reverse pass and
+returns a ``Derivative``. Its ``.source`` is printed without Numba; calling it compiles the
+kernels on first use (``codegen`` is imported lazily, so ``import symdiff`` stays light and
+the math layer never imports Numba).
+"""
+import difflib
+import math
+
+import numpy as np
+import sympy
+
+from .errors import FormulaError
+from .graph import Graph
+from .parser import parse
+from .reverse import reverse
+
+
+def differentiate(formula, wrt=None):
+    """Differentiate a formula (text, program text, or ``sympy.Expr``).
+
+    ``wrt``: input names (a list, or a comma-separated string); ``None`` means all inputs.
+    """
+    if isinstance(formula, sympy.Basic):
+        if not isinstance(formula, sympy.Expr):
+            raise FormulaError(f"expected a sympy.Expr, got {type(formula).__name__}")
+        graph, root = Graph.from_sympy(formula)
+        text, output_name = str(formula), None
+        taken = {s.name for s in formula.free_symbols}
+    elif isinstance(formula, str):
+        parsed = parse(formula)
+        graph, root, text = parsed.graph, parsed.root, parsed.text
+        output_name, taken = parsed.output_name, parsed.taken
+    else:
+        raise FormulaError(f"a formula must be a string or a sympy.Expr, not {type(formula).__name__}",
+                           hint='write it as text: "sigmoid(a*x + b)"')
+    if isinstance(wrt, str):
+        wrt = [w.strip() for w in wrt.split(",") if w.strip()]
+    program = reverse(graph, root, text, wrt, output_name, taken)
+    return Derivative(program, graph, root)
+
+
+class Derivative:
+    """A differentiated formula: readable source, and value + gradient on call."""
+
+    def __init__(self, program, graph, root):
+        self.program = program
+        self.graph = graph
+        self.root = root
+        self.formula = program.text
+        self.inputs = program.inputs
+        self.wrt = program.wrt
+        self._source = None
+        self._kernels = None
+        self._python = None
+
+    def __repr__(self):
+        return f"<symdiff.Derivative of {self.program.output}: {self.formula!r} wrt {', '.join(self.wrt)}>"
+
+    @property
+    def source(self):
+        """Readable forward + backward Python (the same lines the kernels run)."""
+        if self._source is None:
+            from codegen.printer import readable_source
+            self._source = readable_source(self.program)
+        return self._source
+
+    @property
+    def kernels(self):
+        if self._kernels is None:
+            from codegen.kernels import Kernels
+            self._kernels = Kernels(self.program)
+        return self._kernels
+
+    @property
+    def python(self):
+        """The generated module run as plain Python (no Numba): ``.value_and_grad(...)``."""
+        if self._python is None:
+            from codegen.kernels import module_source
+            from codegen import cache
+            self._python = cache.load_plain(module_source(self.program))
+        return self._python
+
+    def _arguments(self, inputs):
+        unknown = [k for k in inputs if k not in self.inputs]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], self.inputs, 1)
+            raise FormulaError(f"unknown input {unknown[0]!r}",
+                               hint=(f"did you mean {close[0]!r}? " if close else "")
+                               + "inputs: " + ", ".join(self.inputs))
+        missing = [k for k in self.inputs if k not in inputs]
+        if missing:
+            raise FormulaError(f"missing input {missing[0]!r}",
+                               hint="call with every input: d(" + ", ".join(f"{k}=..." for k in self.inputs) + ")")
+        values = []
+        for k in self.inputs:
+            v = inputs[k]
+            try:
+                a = np.asarray(v, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise FormulaError(f"input {k!r} is not a number or numeric array: {v!r:.60}") from None
+            values.append(a)
+        return values
+
+    def __call__(self, **inputs):
+        """Value and gradient: ``(value, {name: gradient})``, elementwise over arrays."""
+        return self._evaluate(inputs, grad=True)
+
+    def value(self, **inputs):
+        """The formula's value only (no backward pass)."""
+        return self._evaluate(inputs, grad=False)
+
+    def _evaluate(self, inputs, grad):
+        values = self._arguments(inputs)
+        n_out = 1 + len(self.wrt) if grad else 1
+        if all(a.ndim == 0 for a in values):
+            result = self.kernels.scalar(*(float(a) for a in values), grad=grad)
+            if not grad:
+                return float(result)
+            return float(result[0]), {w: float(g) for w, g in zip(self.wrt, result[1:])}
+        try:
+            shape = np.broadcast_shapes(*(a.shape for a in values))
+        except ValueError:
+            shapes = ", ".join(f"{k}: {a.shape}" for k, a in zip(self.inputs, values) if a.ndim)
+            raise FormulaError(f"input arrays do not broadcast together ({shapes})",
+                               hint="give arrays of one shape, or shapes NumPy can broadcast") from None
+        size = math.prod(shape)
+        mask, args = [], []
+        for a in values:
+            if a.size == 1:
+                mask.append(False)
+                args.append(float(a.reshape(())))
+            else:
+                mask.append(True)
+                flat = a if a.shape == shape else np.broadcast_to(a, shape)
+                args.append(np.ascontiguousarray(flat).reshape(size))
+        out = np.empty((n_out, size))
+        if size:
+            self.kernels.arrays(tuple(mask), args, out, grad=grad)
+        if not grad:
+            return out[0].reshape(shape)
+        return out[0].reshape(shape), {w: out[k + 1].reshape(shape) for k, w in enumerate(self.wrt)}
+
+
+def check(d, **point):
+    """Compare d's gradient with central finite differences at ``point``; print and return
+    a report (``report.ok``, ``report.errors[name]`` = max relative error)."""
+    from .gradcheck import gradient_check
+    report = gradient_check(d, point)
+    print(report)
+    return report

@@ -1,0 +1,52 @@
+"""Gradient check: symdiff's gradient against central finite differences."""
+import numpy as np
+
+STEP = 6e-6      # about cbrt(machine epsilon): balances truncation and rounding error
+TOLERANCE = 1e-6
+
+
+class CheckReport:
+    def __init__(self, point, rows):
+        self.point = point
+        self.rows = rows   # (name, analytic, numeric, relative error)
+        self.errors = {name: err for name, _, _, err in rows}
+        self.ok = all(err <= TOLERANCE for err in self.errors.values())
+
+    def __str__(self):
+        at = ", ".join(f"{k}={_fmt(v)}" for k, v in self.point.items())
+        lines = [f"gradient check at {at}",
+                 f"  central differences, h = {STEP:g}*max(1, |x|); pass if rel. error <= {TOLERANCE:g}",
+                 f"  {'input':<10} {'symdiff':>22} {'finite diff.':>22} {'rel. error':>11}"]
+        for name, a, n, err in self.rows:
+            lines.append(f"  {name:<10} {_fmt(a):>22} {_fmt(n):>22} {err:>11.2e}")
+        lines.append("  OK" if self.ok else "  FAILED: some gradients disagree with finite differences")
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return f"<CheckReport ok={self.ok} errors={self.errors}>"
+
+
+def _fmt(v):
+    a = np.asarray(v)
+    return f"{float(a):.16g}" if a.ndim == 0 else f"array{a.shape}"
+
+
+def gradient_check(d, point):
+    value, grad = d(**point)
+    base = {k: np.asarray(v, dtype=np.float64) for k, v in point.items()}
+    rows = []
+    for name in d.wrt:
+        x = base[name]
+        h = STEP * np.maximum(1.0, np.abs(x))
+        up = dict(base, **{name: x + h})
+        down = dict(base, **{name: x - h})
+        numeric = (np.asarray(d.value(**up)) - np.asarray(d.value(**down))) / (2 * h)
+        analytic = np.asarray(grad[name])
+        scale = np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), 1.0)
+        with np.errstate(invalid="ignore"):
+            err = float(np.nanmax(np.abs(analytic - numeric) / scale)) if np.size(scale) else 0.0
+        if not np.all(np.isfinite(analytic) == np.isfinite(numeric)):
+            err = float("inf")
+        rows.append((name, grad[name] if np.ndim(analytic) == 0 else analytic,
+                     float(numeric) if np.ndim(numeric) == 0 else numeric, err))
+    return CheckReport(point, rows)

@@ -1,0 +1,214 @@
+"""The computation graph: one node per operation, shared subexpressions computed once.
+
+Nodes are stored in creation order, which is a topological order (operands are always
+created before the node that uses them). Every algorithm here is iterative, so a formula
+nested 10,000 deep is as easy as a flat one.
+
+Each node is backed by a shallow SymPy expression over symbols that stand for its
+operands (``node_sympy``); ``to_sympy`` assembles the whole formula for small graphs,
+for comparisons with ``sympy.diff``.
+"""
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy
+
+from .errors import FormulaError
+from .functions import OPS, CONSTANTS, FUNCTIONS, expand_definitions
+
+_MAX_EXACT_INT = 2 ** 53
+
+
+@dataclass
+class Node:
+    id: int
+    op: str                      # "input", "const", or a key of functions.OPS
+    args: tuple = ()             # operand node ids
+    value: object = None         # constant value (int or float)
+    text: str = None             # how a constant prints ("np.pi"), or an input's name
+    names: list = field(default_factory=list)   # user names given to this value
+    pos: tuple = (None, None)    # (line, column) of the operator in the text
+
+
+class Graph:
+    def __init__(self):
+        self.nodes = []
+        self._index = {}
+        self.inputs = {}          # input name -> node id, in order of first appearance
+
+    def __len__(self):
+        return len(self.nodes)
+
+    def _add(self, key, node):
+        found = self._index.get(key)
+        if found is not None:
+            return found
+        node.id = len(self.nodes)
+        self.nodes.append(node)
+        self._index[key] = node.id
+        return node.id
+
+    def input(self, name):
+        if name not in self.inputs:
+            self.inputs[name] = self._add(("input", name), Node(0, "input", text=name))
+        return self.inputs[name]
+
+    def const(self, value, text=None):
+        key = ("const", type(value).__name__, repr(value), text)
+        return self._add(key, Node(0, "const", value=value, text=text))
+
+    def apply(self, op, args, pos=(None, None)):
+        """The node for ``op(*args)``, folding constants and sharing equal nodes."""
+        args = tuple(args)
+        if all(self.nodes[a].op == "const" for a in args):
+            return self.const(_fold(op, [self.nodes[a].value for a in args]))
+        key = (op, args)
+        if op in ("add", "mul", "max", "min"):   # commutative: a*b and b*a are one node
+            key = (op, tuple(sorted(args)))
+        return self._add(key, Node(0, op, args, pos=pos))
+
+    def name(self, node_id, name):
+        """Record a user's name for a value (the latest name is printed)."""
+        node = self.nodes[node_id]
+        if name not in node.names:
+            node.names.append(name)
+
+    # -- SymPy views -------------------------------------------------------------------
+    def node_sympy(self, node_id, symbol=lambda i: sympy.Symbol(f"n{i}")):
+        """The node as a shallow SymPy expression over one symbol per operand."""
+        node = self.nodes[node_id]
+        if node.op == "input":
+            return sympy.Symbol(node.text)
+        if node.op == "const":
+            return _sympy_const(node)
+        return OPS[node.op].sympy(*(symbol(a) for a in node.args))
+
+    def to_sympy(self, root, expand=False):
+        """The whole formula under ``root`` as one SymPy expression (small graphs only:
+        SymPy's own traversals recurse). ``expand`` rewrites sigmoid/softplus/relu."""
+        built = {}
+        for node in self.nodes[: root + 1]:
+            if node.op == "input":
+                built[node.id] = sympy.Symbol(node.text)
+            elif node.op == "const":
+                built[node.id] = _sympy_const(node)
+            else:
+                built[node.id] = OPS[node.op].sympy(*(built[a] for a in node.args))
+        expr = built[root]
+        return expand_definitions(expr) if expand else expr
+
+    @classmethod
+    def from_sympy(cls, expr):
+        """Build a graph from a SymPy expression, iteratively. Returns (graph, root)."""
+        g = cls()
+        done = {}
+        stack = [(expr, False)]
+        while stack:
+            e, ready = stack.pop()
+            if e in done:
+                continue
+            if not ready:
+                stack.append((e, True))
+                stack.extend((a, False) for a in reversed(e.args) if a not in done
+                             and not (isinstance(e, sympy.Pow) and a is e.exp and a.is_Number))
+                continue
+            done[e] = _sympy_node(g, e, done)
+        return g, done[expr]
+
+    def live(self, root):
+        """Ids of nodes that ``root`` depends on (including itself)."""
+        seen = {root}
+        stack = [root]
+        while stack:
+            for a in self.nodes[stack.pop()].args:
+                if a not in seen:
+                    seen.add(a)
+                    stack.append(a)
+        return seen
+
+
+def _sympy_const(node):
+    if node.text == "np.pi":
+        return sympy.pi
+    if node.text == "np.e":
+        return sympy.E
+    if isinstance(node.value, int):
+        return sympy.Integer(node.value)
+    return sympy.Float(node.value) if math.isfinite(node.value) else (
+        sympy.nan if node.value != node.value else sympy.oo * (1 if node.value > 0 else -1))
+
+
+def _fold(op, values):
+    """Evaluate an operation on constants with NumPy float64 semantics."""
+    if all(isinstance(v, int) for v in values):
+        exact = None
+        if op in ("add", "sub", "mul", "neg"):
+            exact = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b,
+                     "mul": lambda a, b: a * b, "neg": lambda a: -a}[op](*values)
+        elif op == "pow" and 0 <= values[1] <= 64:
+            exact = values[0] ** values[1]
+        if exact is not None and abs(exact) < _MAX_EXACT_INT:
+            return exact
+    with np.errstate(all="ignore"):
+        return float(OPS[op].numpy(*(np.float64(v) for v in values)))
+
+
+_SYMPY_FUNCS = {sympy.exp: "exp", sympy.log: "log", sympy.sin: "sin", sympy.cos: "cos",
+                sympy.tan: "tan", sympy.sinh: "sinh", sympy.cosh: "cosh",
+                sympy.tanh: "tanh", sympy.Abs: "abs", sympy.sign: "sign",
+                sympy.Max: "max", sympy.Min: "min"}
+_SYMPY_FUNCS.update({OPS[n].sympy: n for n in ("sigmoid", "softplus", "relu")})
+
+
+def _sympy_node(g, e, done):
+    if isinstance(e, sympy.Symbol):
+        _check_name(e.name)
+        return g.input(e.name)
+    if e is sympy.pi:
+        return g.const(*CONSTANTS["pi"])
+    if e is sympy.E:
+        return g.const(*CONSTANTS["e"])
+    if e.is_Integer:
+        v = int(e)
+        return g.const(v if abs(v) < _MAX_EXACT_INT else float(v))
+    if e.is_Number:
+        if e in (sympy.oo, -sympy.oo, sympy.nan, sympy.zoo):
+            return g.const(float(e) if e is not sympy.zoo else math.nan)
+        if e.is_Rational:
+            return g.apply("div", (g.const(int(e.p)), g.const(int(e.q))))
+        return g.const(float(e))
+    if isinstance(e, sympy.Mul) and e.args[0] == -1:
+        rest = e.func(*e.args[1:]) if len(e.args) > 2 else e.args[1]
+        return g.apply("neg", (done[rest] if rest in done else _sympy_node(g, rest, done),))
+    if isinstance(e, (sympy.Add, sympy.Mul)):
+        op = "add" if isinstance(e, sympy.Add) else "mul"
+        acc = done[e.args[0]]
+        for a in e.args[1:]:
+            acc = g.apply(op, (acc, done[a]))
+        return acc
+    if isinstance(e, sympy.Pow):
+        base, exp = done[e.base], e.exp
+        if exp == -1:
+            return g.apply("div", (g.const(1), base))
+        if exp == sympy.Rational(1, 2):
+            return g.apply("sqrt", (base,))
+        expo = done[exp] if exp in done else _sympy_node(g, exp, done)
+        return g.apply("pow", (base, expo))
+    name = _SYMPY_FUNCS.get(e.func)
+    if name is None:
+        raise FormulaError(f"SymPy expression uses {e.func}, which symdiff does not support",
+                           hint="supported functions: " + ", ".join(sorted(FUNCTIONS)))
+    args = [done[a] for a in e.args]
+    if name in ("max", "min") and len(args) > 2:
+        acc = args[0]
+        for a in args[1:]:
+            acc = g.apply(name, (acc, a))
+        return acc
+    return g.apply(name, args)
+
+
+def _check_name(name):
+    if not name.isidentifier() or name.startswith("__"):
+        raise FormulaError(f"symbol name {name!r} cannot be a variable name",
+                           hint="use plain identifiers like x, w1, bias")

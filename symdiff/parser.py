@@ -1,0 +1,355 @@
+"""Formula text -> graph, without ever evaluating the text.
+
+A regular-expression lexer and an iterative operator-precedence (shunting-yard) parser.
+Python's own ``ast.parse`` cannot do this job: a 3,000-term sum overflows its recursion
+and more than 200 nested parentheses are a SyntaxError. ``tokenize`` is no better on
+Python 3.12+, where it runs the C tokenizer and inherits the same 200-level limit. Every
+token keeps its line and column, so every error can point at its place.
+
+Language: numbers (``2``, ``2.5e-3``), names, ``+ - * / **``, unary ``-``/``+``,
+parentheses, calls of the functions in ``functions.OPS``, constants ``pi`` and ``e``
+(unless assigned), and programs of statements ``name = expr`` (or ``+= -= *= /= **=``)
+separated by newlines or ``;``. The last statement is the output; re-assignment means
+what it means in Python. ``#`` starts a comment.
+"""
+import difflib
+import keyword
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from .errors import FormulaError
+from .functions import CONSTANTS, FUNCTIONS, OPS
+from .graph import Graph
+
+RESERVED = {"np", "math", "numba", "prange"}   # names the generated modules use
+
+_TOKEN = re.compile(r"""
+   (?P<ws>[ \t\f\r]+|\\\r?\n)
+  |(?P<comment>\#[^\n]*)
+  |(?P<nl>\n)
+  |(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+  |(?P<name>[^\W\d]\w*)
+  |(?P<op>\*\*=|\*\*|[-+*/]=|[-+*/()=,;])
+""", re.VERBOSE)
+
+_BAD_CHARS = {
+    "'": ("strings are not allowed in formulas", "formulas hold numbers, names and operators"),
+    '"': ("strings are not allowed in formulas", "formulas hold numbers, names and operators"),
+    ".": ("attribute access is not allowed", "write functions by name: exp(x), not math.exp(x)"),
+    "[": ("subscripts and lists are not allowed", "name each value: x0, x1, ..."),
+    "]": ("subscripts and lists are not allowed", "name each value: x0, x1, ..."),
+    "{": ("sets and dicts are not allowed", None),
+    "}": ("sets and dicts are not allowed", None),
+    ":": ("':' is not allowed (no slices, lambdas or annotations)", None),
+    "^": ("'^' is not a power operator here", "use ** for powers: x**2"),
+    "%": ("operator '%' is not supported", "formulas use + - * / ** and functions"),
+    "@": ("operator '@' is not supported", "formulas use + - * / ** and functions"),
+    "<": ("comparisons are not supported", "use max(a, b), min(a, b) or relu(x)"),
+    ">": ("comparisons are not supported", "use max(a, b), min(a, b) or relu(x)"),
+    "!": ("operator '!' is not supported", None),
+    "|": ("operator '|' is not supported", None),
+    "&": ("operator '&' is not supported", None),
+    "~": ("operator '~' is not supported", None),
+}
+
+_KEYWORD_HINTS = {
+    "lambda": "lambdas are not allowed",
+    "import": "imports are not allowed",
+    "from": "imports are not allowed",
+    "for": "comprehensions and loops are not allowed",
+    "while": "loops are not allowed",
+    "if": "conditionals are not allowed; use max, min, relu or abs",
+    "else": "conditionals are not allowed; use max, min, relu or abs",
+    "def": "function definitions are not allowed; pass a Python function to differentiate() instead",
+}
+
+_BINARY = {"+": ("add", 1), "-": ("sub", 1), "*": ("mul", 2), "/": ("div", 2), "**": ("pow", 4)}
+_UNARY_PREC = 3
+_AUGMENTED = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div", "**=": "pow"}
+
+
+@dataclass
+class Token:
+    kind: str      # num, name, op, sep, end
+    text: str
+    line: int
+    col: int
+
+
+@dataclass
+class Parsed:
+    graph: Graph
+    root: int
+    output_name: str      # the user's name for the output, or None for a bare expression
+    text: str
+    taken: set            # every name the text uses, plus version names given out
+
+
+class _Errors:
+    def __init__(self, text):
+        self.text = text
+
+    def __call__(self, message, tok_or_pos, hint=None):
+        line, col = (tok_or_pos.line, tok_or_pos.col) if isinstance(tok_or_pos, Token) else tok_or_pos
+        return FormulaError(message, self.text, line, col, hint)
+
+
+def tokenize(text):
+    """Tokens of ``text``; newlines inside parentheses are dropped (implicit joining)."""
+    err = _Errors(text)
+    tokens, depth, opens = [], 0, []
+    line, line_start, i, n = 1, 0, 0, len(text)
+    while i < n:
+        m = _TOKEN.match(text, i)
+        col = i - line_start + 1
+        if m is None:
+            ch = text[i]
+            if text.startswith("//", i):
+                raise err("operator '//' is not supported", (line, col), "use / for division")
+            if text.startswith("==", i):
+                raise err("comparisons are not supported", (line, col), "use max, min or relu")
+            message, hint = _BAD_CHARS.get(ch, (f"unexpected character {ch!r}", None))
+            if ch.isprintable() is False or ord(ch) > 127 and message.startswith("unexpected"):
+                message = f"unexpected character {ch!r} (U+{ord(ch):04X})"
+            raise err(message, (line, col), hint)
+        kind, tok = m.lastgroup, m.group()
+        if kind == "num":
+            after = text[m.end():m.end() + 1]
+            if after and (after.isalnum() or after in "._"):
+                raise err(f"malformed number {tok + after!r}", (line, col),
+                          "put an operator between a number and a name: 2*x" if after.isalpha()
+                          else "numbers look like 3, 0.5 or 2.5e-3")
+            tokens.append(Token("num", tok, line, col))
+        elif kind == "name":
+            tokens.append(Token("name", unicodedata.normalize("NFKC", tok), line, col))
+        elif kind == "op":
+            if tok == "(":
+                depth += 1
+                opens.append((line, col))
+            elif tok == ")":
+                if depth == 0:
+                    raise err("unmatched ')'", (line, col), "remove it or add a '(' before it")
+                depth -= 1
+                opens.pop()
+            tokens.append(Token("sep" if tok == ";" else "op", tok, line, col))
+        elif kind == "nl":
+            if depth == 0:
+                tokens.append(Token("sep", "\n", line, col))
+        if kind == "nl" or (kind == "ws" and tok.startswith("\\")):
+            line += 1
+            line_start = m.end()
+        i = m.end()
+    if depth:
+        raise err("'(' was never closed", opens[-1], "add the missing ')'")
+    tokens.append(Token("end", "", line, n - line_start + 1))
+    return tokens
+
+
+def parse(text):
+    """Parse formula or program text into a graph. Raises FormulaError on any bad input."""
+    if not isinstance(text, str):
+        raise FormulaError(f"a formula must be a string or a sympy.Expr, not {type(text).__name__}")
+    err = _Errors(text)
+    tokens = tokenize(text)
+    statements, current = [], []
+    for tok in tokens:
+        if tok.kind in ("sep", "end"):
+            if current:
+                statements.append(current)
+            current = []
+        else:
+            current.append(tok)
+    if not statements:
+        raise FormulaError("empty formula", hint="write an expression like sigmoid(a*x + b)")
+
+    taken = {t.text for t in tokens if t.kind == "name"}
+    graph, env, versions = Graph(), {}, {}
+    root, output_name = None, None
+    for k, stmt in enumerate(statements):
+        last = k == len(statements) - 1
+        target = None
+        if len(stmt) >= 2 and stmt[1].kind == "op" and (stmt[1].text == "=" or stmt[1].text in _AUGMENTED):
+            target = stmt[0]
+            _check_target(target, err)
+            body = stmt[2:]
+            if not body:
+                raise err(f"nothing after '{stmt[1].text}'", stmt[1], f"write {target.text} {stmt[1].text} <expression>")
+            if stmt[1].text in _AUGMENTED:
+                if target.text not in env and target.text in FUNCTIONS:
+                    raise err(f"'{target.text}' is a function", target)
+                current_value = _lookup(target, graph, env, err)
+                value = graph.apply(_AUGMENTED[stmt[1].text],
+                                    (current_value, _expression(body, graph, env, err)),
+                                    (stmt[1].line, stmt[1].col))
+            else:
+                value = _expression(body, graph, env, err)
+        else:
+            if not last:
+                raise err("this line computes a value and throws it away", stmt[0],
+                          "assign it to a name (q = ...); only the last line may be a bare expression")
+            value = _expression(stmt, graph, env, err)
+        if target is not None:
+            name = target.text
+            if name in env or name in graph.inputs:      # re-assignment: a new version
+                versions[name] = versions.get(name, 1) + 1
+                display = f"{name}_{versions[name]}"
+                while display in taken:
+                    versions[name] += 1
+                    display = f"{name}_{versions[name]}"
+                taken.add(display)
+            else:
+                display = name
+            env[name] = value
+            node = graph.nodes[value]
+            if node.op not in ("input", "const") and not node.names:
+                graph.name(value, display)
+            output_name = display
+        else:
+            output_name = None
+        root = value
+    return Parsed(graph, root, output_name, text, taken)
+
+
+def _check_target(tok, err):
+    if tok.kind != "name":
+        raise err(f"cannot assign to {tok.text!r}", tok, "the left of '=' must be a name")
+    _check_name(tok, err)
+    if tok.text in FUNCTIONS:
+        raise err(f"'{tok.text}' is a function and cannot be assigned", tok, f"use another name, like {tok.text}_")
+
+
+def _check_name(tok, err):
+    name = tok.text
+    if keyword.iskeyword(name):
+        raise err(_KEYWORD_HINTS.get(name, f"'{name}' is a Python keyword and cannot be used in formulas"),
+                  tok, "formulas hold numbers, names, + - * / ** and function calls")
+    if name.startswith("__"):
+        raise err(f"names starting with '__' are reserved ({name!r})", tok, "use a plain name like x or w1")
+    if name in RESERVED:
+        raise err(f"'{name}' is reserved for generated code", tok, f"use another name, like {name}_")
+
+
+def _lookup(tok, graph, env, err):
+    name = tok.text
+    if name in env:
+        return env[name]
+    if name in CONSTANTS:
+        return graph.const(*CONSTANTS[name])
+    if name in FUNCTIONS:
+        raise err(f"'{name}' is a function: call it, like {name}(x)", tok)
+    _check_name(tok, err)
+    return graph.input(name)
+
+
+def _expression(tokens, graph, env, err):
+    """Iterative shunting-yard over one statement's tokens -> node id."""
+    values, ops = [], []   # ops: ("bin", op, prec, tok) | ("un", op, tok) | ("(", tok) | ("call", name, tok, argc)
+
+    def reduce_one():
+        entry = ops.pop()
+        tok = entry[-1] if entry[0] == "un" else entry[3]
+        pos = (tok.line, tok.col)
+        if entry[0] == "un":
+            v = values.pop()
+            values.append(v if entry[1] == "pos" else graph.apply("neg", (v,), pos))
+        else:
+            b, a = values.pop(), values.pop()
+            values.append(graph.apply(entry[1], (a, b), pos))
+
+    def reduce_until_open():
+        while ops and ops[-1][0] in ("bin", "un"):
+            reduce_one()
+
+    expect_operand = True
+    i, n = 0, len(tokens)
+    while i < n:
+        tok = tokens[i]
+        nxt = tokens[i + 1] if i + 1 < n else None
+        if expect_operand:
+            if tok.kind == "num":
+                values.append(graph.const(_number(tok.text)))
+                expect_operand = False
+            elif tok.kind == "name":
+                if nxt is not None and nxt.text == "(":
+                    if tok.text not in FUNCTIONS:
+                        _check_name(tok, err)
+                        close = difflib.get_close_matches(tok.text, list(FUNCTIONS), 1)
+                        raise err(f"unknown function '{tok.text}'", tok,
+                                  f"did you mean '{close[0]}'?" if close
+                                  else "known functions: " + ", ".join(sorted(FUNCTIONS)))
+                    ops.append(["call", tok.text, tok, 0])
+                    i += 2
+                    if i < n and tokens[i].text == ")":
+                        raise err(f"{tok.text}() takes {OPS[tok.text].arity} argument(s), got 0", tok)
+                    continue
+                values.append(_lookup(tok, graph, env, err))
+                expect_operand = False
+            elif tok.text == "(":
+                ops.append(("(", None, None, tok))
+            elif tok.text in ("-", "+"):
+                ops.append(("un", "neg" if tok.text == "-" else "pos", tok))
+            elif tok.text == "=":
+                raise err("unexpected '='", tok, "an assignment needs a name on its left: q = a*x")
+            else:
+                raise err(f"expected a value before {tok.text!r}" if tok.text else "expected a value",
+                          tok, "a value is a number, a name, a call or a parenthesized expression")
+        else:
+            if tok.kind == "op" and tok.text in _BINARY:
+                op, prec = _BINARY[tok.text]
+                right = tok.text == "**"
+                while ops and ops[-1][0] in ("bin", "un"):
+                    top_prec = ops[-1][2] if ops[-1][0] == "bin" else _UNARY_PREC
+                    if top_prec > prec or (top_prec == prec and not right):
+                        reduce_one()
+                    else:
+                        break
+                ops.append(("bin", op, prec, tok))
+                expect_operand = True
+            elif tok.text == ")":
+                reduce_until_open()
+                if not ops:
+                    raise err("unmatched ')'", tok)
+                top = ops.pop()
+                if top[0] == "call":
+                    _finish_call(top, values, graph, err)
+            elif tok.text == ",":
+                reduce_until_open()
+                if not ops or ops[-1][0] != "call":
+                    raise err("',' outside a function call", tok, "tuples are not supported")
+                ops[-1][3] += 1
+                expect_operand = True
+            elif tok.text == "=" or tok.text in _AUGMENTED:
+                raise err(f"unexpected {tok.text!r}", tok, "one assignment per statement, at its start: q = a*x")
+            else:
+                if tok.kind == "name":
+                    _check_name(tok, err)
+                raise err(f"missing operator before {tok.text!r}", tok, "write a*b for a product")
+        i += 1
+    if expect_operand:
+        last = tokens[-1]
+        raise err(f"the expression ends after {last.text!r}", (last.line, last.col + len(last.text)),
+                  "complete the expression")
+    while ops:
+        if ops[-1][0] in ("(", "call"):
+            raise err("'(' was never closed", ops[-1][3] if ops[-1][0] == "(" else ops[-1][2])
+        reduce_one()
+    return values[-1]
+
+
+def _finish_call(entry, values, graph, err):
+    _, name, tok, commas = entry
+    argc = commas + 1
+    arity = OPS[name].arity
+    if argc != arity:
+        raise err(f"{name}() takes {arity} argument{'s' if arity > 1 else ''}, got {argc}", tok)
+    args = values[len(values) - argc:]
+    del values[len(values) - argc:]
+    values.append(graph.apply(name, args, (tok.line, tok.col)))
+
+
+def _number(text):
+    if re.fullmatch(r"\d+", text):
+        value = int(text)
+        return value if value < 2 ** 53 else float(text)
+    return float(text)

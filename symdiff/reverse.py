@@ -1,0 +1,201 @@
+"""The explicit reverse-mode pass: graph -> a plain program of assignments.
+
+The program is what every emitter reads: forward lines (one per materialized node, named
+after the user's intermediates), then backward lines, one local rule each, in reverse
+order, with ``+=`` where paths join. No whole-formula ``sympy.diff`` is ever taken, so the
+gradient stays within a small constant of the forward graph's size.
+
+Readability: an unnamed, single-use product or sum is folded into the line that uses it
+(``q = a*x + b*y + c`` rather than three lines), up to ``LINE_OPS`` operations per line.
+Its gradient then goes straight to its operands (``da = x*dq``), as in the "Becoming a
+Backprop Ninja" code of the Hacker's guide.
+"""
+from dataclasses import dataclass
+
+from .errors import FormulaError
+from .expr import Ex, var, num
+from .functions import OPS
+
+LINE_OPS = 8
+_FOLDS_INTO = {  # which operations may be folded into which consumer
+    "add": {"add", "sub", "mul", "neg", "pow"},
+    "sub": {"add", "sub", "mul", "neg", "pow"},
+    "mul": {"mul", "neg", "pow"},
+    "neg": {"mul", "pow"},
+}
+
+
+@dataclass(frozen=True)
+class Line:
+    target: str
+    expr: Ex
+    accumulate: bool = False    # True: "target += expr"
+    rule: str = ""              # the rule this line applies (comment text)
+    upstream: str = None        # backward: the gradient variable the rule multiplies
+    local: Ex = None            # backward: the local derivative (expr with upstream = 1)
+    of: int = None              # backward: index of the forward line it differentiates
+
+
+@dataclass(frozen=True)
+class Program:
+    text: str                   # the formula, for docstrings
+    inputs: tuple               # input names, in order of first appearance
+    wrt: tuple                  # inputs we differentiate with respect to
+    output: str                 # variable that holds the value
+    forward: tuple              # Lines
+    backward: tuple             # Lines
+    grads: tuple                # gradient variable per wrt name
+
+    def forward_ops(self):
+        return sum(line.expr.count_ops() for line in self.forward)
+
+    def backward_ops(self):
+        return sum(line.expr.count_ops() for line in self.backward)
+
+
+def reverse(graph, root, text, wrt=None, output_name=None, taken=()):
+    """Build the forward/backward program of ``root`` with respect to ``wrt``."""
+    inputs = tuple(graph.inputs)
+    wrt = inputs if wrt is None else tuple(wrt)
+    for w in wrt:
+        if w not in graph.inputs:
+            import difflib
+            close = difflib.get_close_matches(str(w), inputs, 1)
+            raise FormulaError(f"wrt name {w!r} is not an input of the formula",
+                               hint=(f"did you mean {close[0]!r}? " if close else "")
+                               + "inputs: " + ", ".join(inputs))
+    if len(set(wrt)) != len(wrt):
+        raise FormulaError("wrt lists a name twice", hint="list each input once")
+
+    nodes = graph.nodes
+    live = sorted(graph.live(root))
+    uses = {i: 0 for i in live}
+    for i in live:
+        for a in nodes[i].args:
+            uses[a] += 1
+    wanted = {graph.inputs[w] for w in wrt}
+    needs = {}
+    for i in live:
+        needs[i] = i in wanted or any(needs[a] for a in nodes[i].args)
+
+    # -- which nodes get a line of their own ----------------------------------------------
+    folded, size = set(), {}
+    for i in live:
+        node = nodes[i]
+        if node.op in ("input", "const"):
+            continue
+        size[i] = 1
+        for a in node.args:
+            child = nodes[a]
+            if (child.op in _FOLDS_INTO.get(node.op, ()) and not child.names and uses[a] == 1
+                    and OPS[child.op].inline and _const_exponent(graph, child)
+                    and size[i] + size[a] <= LINE_OPS):
+                folded.add(a)
+                size[i] += size[a]
+    lines_of = [i for i in live if nodes[i].op not in ("input", "const") and i not in folded]
+    if nodes[root].op == "const":
+        lines_of.append(root)
+
+    # -- names -----------------------------------------------------------------------------
+    taken = set(taken) | set(inputs)
+    taken |= {n for i in live for n in nodes[i].names}
+    name = {graph.inputs[n]: n for n in inputs}
+    out_name = output_name if output_name and nodes[root].op != "input" else None
+
+    def fresh(candidates):
+        for c in candidates:
+            if c not in taken:
+                taken.add(c)
+                return c
+        raise AssertionError("unreachable")
+
+    temp = 0
+    for i in lines_of:
+        node = nodes[i]
+        if node.names:
+            name[i] = node.names[0]
+        elif i == root:
+            name[i] = out_name or fresh(["f", "out", "value"] + [f"f_{k}" for k in range(1, 10 ** 6)])
+        else:
+            temp += 1
+            while f"t{temp}" in taken:
+                temp += 1
+            name[i] = fresh([f"t{temp}"])
+    grad_name = {}
+    for i in [graph.inputs[n] for n in inputs] + lines_of:
+        v = name[i]
+        grad_name[i] = fresh([p + v for p in ("d", "d_", "d__", "grad_", "grad__")]
+                             + [f"d{k}_{v}" for k in range(1, 10 ** 6)])
+
+    # -- forward ------------------------------------------------------------------------------
+    def ex_of(i):
+        """Expression for node i as it appears where it is used."""
+        node = nodes[i]
+        if node.op == "const":
+            return Ex("num", node.value, node.text) if node.text else Ex("num", node.value)
+        if i in name:
+            return var(name[i])
+        return line_ex(i)
+
+    def line_ex(i):
+        node = nodes[i]
+        args = [ex_of(a) for a in node.args]
+        if OPS[node.op].printed is not None:
+            return Ex("call", node.op, *args)
+        return Ex(node.op, *args)
+
+    forward, line_index = [], {}
+    for i in lines_of:
+        line_index[i] = len(forward)
+        expr = ex_of(i) if nodes[i].op == "const" else line_ex(i)
+        forward.append(Line(name[i], expr))
+    output = name[root]
+
+    # -- backward -----------------------------------------------------------------------------
+    backward, started = [], set()
+    if needs[root]:
+        backward.append(Line(grad_name[root], num(1.0), rule=f"seed: d{output}/d{output} = 1"))
+        started.add(root)
+    for i in reversed(lines_of):
+        if not needs[i] or i not in started or nodes[i].op == "const":
+            continue
+        upstream = grad_name[i]
+        stack = [_contributions(nodes, i, var(upstream), name, ex_of)]
+        while stack:   # depth-first, operands in order, through folded sub-expressions
+            step = next(stack[-1], None)
+            if step is None:
+                stack.pop()
+                continue
+            a, contribution, rule = step
+            if contribution is None or not needs[a]:
+                continue
+            if a in folded:
+                stack.append(_contributions(nodes, a, contribution, name, ex_of))
+                continue
+            local = contribution.substitute({upstream: num(1.0)})
+            backward.append(Line(grad_name[a], contribution, a in started, rule,
+                                 upstream, local, line_index[i]))
+            started.add(a)
+    for w in wrt:
+        i = graph.inputs[w]
+        if i not in started:
+            why = "does not affect" if i not in uses else "has zero gradient in"
+            backward.append(Line(grad_name[i], num(0.0), rule=f"{w} {why} {output}"))
+
+    return Program(text, inputs, wrt, output, tuple(forward), tuple(backward),
+                   tuple(grad_name[graph.inputs[w]] for w in wrt))
+
+
+def _contributions(nodes, j, g, name, ex_of):
+    """(operand, contribution, rule) for node j with upstream gradient g."""
+    node = nodes[j]
+    op = OPS[node.op]
+    contributions = op.grad(g, var(name[j]) if j in name else None,
+                            *[ex_of(a) for a in node.args])
+    rules = op.rule if isinstance(op.rule, tuple) else (op.rule,) * len(node.args)
+    return iter(list(zip(node.args, contributions, rules)))
+
+
+def _const_exponent(graph, node):
+    """pow folds into a line only with a constant exponent (its rule then needs no y)."""
+    return node.op != "pow" or graph.nodes[node.args[1]].op == "const"
