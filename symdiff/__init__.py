@@ -10,3 +10,10 @@ from .api import differentiate, check, Derivative
 
 __version__ = "0.1.0"
 __all__ = ["differentiate", "check", "Derivative", "FormulaError", "__version__"]
+
+
+def __getattr__(name):   # the trainer is loaded on first use (symdiff/trainer.py)
+    if name in ("mlp_trainer", "load_trainer"):
+        from . import trainer
+        return getattr(trainer, name)
+    raise AttributeError(f"module 'symdiff' has no attribute {name!r}")

@@ -32,6 +32,11 @@ def differentiate(formula, wrt=None):
         parsed = parse(formula)
         graph, root, text = parsed.graph, parsed.root, parsed.text
         output_name, taken = parsed.output_name, parsed.taken
+    elif callable(formula):   # a plain Python function, traced symbolically (symdiff/pyfunc.py)
+        from .pyfunc import trace_function
+        parsed = trace_function(formula)
+        graph, root, text = parsed.graph, parsed.root, parsed.text
+        output_name, taken = parsed.output_name, parsed.taken
     else:
         raise FormulaError(f"a formula must be a string or a sympy.Expr, not {type(formula).__name__}",
                            hint='write it as text: "sigmoid(a*x + b)"')
@@ -41,7 +46,17 @@ def differentiate(formula, wrt=None):
     return Derivative(program, graph, root)
 
 
-class Derivative:
+try:   # show/trace/graph/stats/export/notebook reprs live in symdiff/inspection.py
+    from .inspection import InspectMixin
+except ImportError as exc:  # pragma: no cover - only while that module is being written
+    if exc.name != "symdiff.inspection":
+        raise
+
+    class InspectMixin:
+        pass
+
+
+class Derivative(InspectMixin):
     """A differentiated formula: readable source, and value + gradient on call."""
 
     def __init__(self, program, graph, root):
