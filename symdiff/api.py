@@ -5,7 +5,6 @@ returns a ``Derivative``. Its ``.source`` is printed without Numba; calling it c
 kernels on first use (``codegen`` is imported lazily, so ``import symdiff`` stays light and
 the math layer never imports Numba).
 """
-import difflib
 import math
 
 import numpy as np
@@ -13,7 +12,7 @@ import sympy
 
 from .errors import FormulaError
 from .graph import Graph
-from .parser import parse
+from .parser import closest, parse
 from .reverse import reverse
 
 
@@ -100,9 +99,9 @@ class Derivative(InspectMixin):
     def _arguments(self, inputs):
         unknown = [k for k in inputs if k not in self.inputs]
         if unknown:
-            close = difflib.get_close_matches(unknown[0], self.inputs, 1)
+            close = closest(unknown[0], self.inputs)
             raise FormulaError(f"unknown input {unknown[0]!r}",
-                               hint=(f"did you mean {close[0]!r}? " if close else "")
+                               hint=(f"did you mean {close!r}? " if close else "")
                                + "inputs: " + ", ".join(self.inputs))
         missing = [k for k in self.inputs if k not in inputs]
         if missing:
@@ -158,7 +157,7 @@ class Derivative(InspectMixin):
         return out[0].reshape(shape), {w: out[k + 1].reshape(shape) for k, w in enumerate(self.wrt)}
 
 
-def check(d, **point):
+def check(d, /, **point):
     """Compare d's gradient with central finite differences at ``point``; print and return
     a report (``report.ok``, ``report.errors[name]`` = max relative error)."""
     from .gradcheck import gradient_check

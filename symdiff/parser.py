@@ -12,7 +12,6 @@ parentheses, calls of the functions in ``functions.OPS``, constants ``pi`` and `
 separated by newlines or ``;``. The last statement is the output; re-assignment means
 what it means in Python. ``#`` starts a comment.
 """
-import difflib
 import keyword
 import re
 import unicodedata
@@ -28,6 +27,7 @@ _TOKEN = re.compile(r"""
    (?P<ws>[ \t\f\r]+|\\\r?\n)
   |(?P<comment>\#[^\n]*)
   |(?P<nl>\n)
+  |(?P<bad>//|==|!=|<=|>=|:=|->|<<|>>)
   |(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   |(?P<name>[^\W\d]\w*)
   |(?P<op>\*\*=|\*\*|[-+*/]=|[-+*/()=,;])
@@ -71,10 +71,20 @@ _AUGMENTED = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div", "**=": "pow"}
 
 @dataclass
 class Token:
-    kind: str      # num, name, op, sep, end
+    kind: str      # num, name, op, sep, end, or error (text is the message)
     text: str
     line: int
     col: int
+    hint: str = None
+
+
+_BAD_PAIRS = {
+    "//": ("operator '//' is not supported", "use / for division"),
+    ":=": ("':=' is not allowed", "use one assignment per statement: q = a*x"),
+    "->": ("'->' is not allowed", None),
+    "<<": ("operator '<<' is not supported", None),
+    ">>": ("operator '>>' is not supported", None),
+}
 
 
 @dataclass
@@ -103,24 +113,27 @@ def tokenize(text):
     while i < n:
         m = _TOKEN.match(text, i)
         col = i - line_start + 1
-        if m is None:
+        if m is None:   # an error token: the parser raises it when it gets there
             ch = text[i]
-            if text.startswith("//", i):
-                raise err("operator '//' is not supported", (line, col), "use / for division")
-            if text.startswith("==", i):
-                raise err("comparisons are not supported", (line, col), "use max, min or relu")
             message, hint = _BAD_CHARS.get(ch, (f"unexpected character {ch!r}", None))
-            if ch.isprintable() is False or ord(ch) > 127 and message.startswith("unexpected"):
+            if message.startswith("unexpected") and (ord(ch) > 127 or not ch.isprintable()):
                 message = f"unexpected character {ch!r} (U+{ord(ch):04X})"
-            raise err(message, (line, col), hint)
+            tokens.append(Token("error", message, line, col, hint))
+            i += 1
+            continue
         kind, tok = m.lastgroup, m.group()
-        if kind == "num":
+        if kind == "bad":
+            message, hint = _BAD_PAIRS.get(tok, ("comparisons are not supported",
+                                                 "use max(a, b), min(a, b) or relu(x)"))
+            tokens.append(Token("error", message, line, col, hint))
+        elif kind == "num":
             after = text[m.end():m.end() + 1]
             if after and (after.isalnum() or after in "._"):
-                raise err(f"malformed number {tok + after!r}", (line, col),
-                          "put an operator between a number and a name: 2*x" if after.isalpha()
-                          else "numbers look like 3, 0.5 or 2.5e-3")
-            tokens.append(Token("num", tok, line, col))
+                tokens.append(Token("error", f"malformed number {tok + after!r}", line, col,
+                                    "put an operator between a number and a name: 2*x"
+                                    if after.isalpha() else "numbers look like 3, 0.5 or 2.5e-3"))
+            else:
+                tokens.append(Token("num", tok, line, col))
         elif kind == "name":
             tokens.append(Token("name", unicodedata.normalize("NFKC", tok), line, col))
         elif kind == "op":
@@ -169,6 +182,8 @@ def parse(text):
     for k, stmt in enumerate(statements):
         last = k == len(statements) - 1
         target = None
+        if stmt[0].kind == "error":
+            raise err(stmt[0].text, stmt[0], stmt[0].hint)
         if len(stmt) >= 2 and stmt[1].kind == "op" and (stmt[1].text == "=" or stmt[1].text in _AUGMENTED):
             target = stmt[0]
             _check_target(target, err)
@@ -266,6 +281,8 @@ def _expression(tokens, graph, env, err):
     while i < n:
         tok = tokens[i]
         nxt = tokens[i + 1] if i + 1 < n else None
+        if tok.kind == "error":
+            raise err(tok.text, tok, tok.hint)
         if expect_operand:
             if tok.kind == "num":
                 values.append(graph.const(_number(tok.text)))
@@ -274,14 +291,14 @@ def _expression(tokens, graph, env, err):
                 if nxt is not None and nxt.text == "(":
                     if tok.text not in FUNCTIONS:
                         _check_name(tok, err)
-                        close = difflib.get_close_matches(tok.text, list(FUNCTIONS), 1)
+                        close = closest(tok.text, FUNCTIONS)
                         raise err(f"unknown function '{tok.text}'", tok,
-                                  f"did you mean '{close[0]}'?" if close
+                                  f"did you mean '{close}'?" if close
                                   else "known functions: " + ", ".join(sorted(FUNCTIONS)))
                     ops.append(["call", tok.text, tok, 0])
                     i += 2
                     if i < n and tokens[i].text == ")":
-                        raise err(f"{tok.text}() takes {OPS[tok.text].arity} argument(s), got 0", tok)
+                        raise _arity_error(tok.text, 0, tok, err)
                     continue
                 values.append(_lookup(tok, graph, env, err))
                 expect_operand = False
@@ -342,10 +359,34 @@ def _finish_call(entry, values, graph, err):
     argc = commas + 1
     arity = OPS[name].arity
     if argc != arity:
-        raise err(f"{name}() takes {arity} argument{'s' if arity > 1 else ''}, got {argc}", tok)
+        raise _arity_error(name, argc, tok, err)
     args = values[len(values) - argc:]
     del values[len(values) - argc:]
     values.append(graph.apply(name, args, (tok.line, tok.col)))
+
+
+def closest(word, candidates):
+    """The candidate nearest to word (typos, swapped letters), or None if none is near."""
+    def distance(a, b):   # optimal string alignment distance
+        d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+        for i in range(1, len(a) + 1):
+            for j in range(1, len(b) + 1):
+                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+                if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                    d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+        return d[-1][-1]
+    word = word[:40]
+    scored = sorted((distance(word, c), abs(len(c) - len(word)), c) for c in candidates)
+    if scored and scored[0][0] <= max(1, len(word) // 3):
+        return scored[0][2]
+    return None
+
+
+def _arity_error(name, got, tok, err):
+    arity = OPS[name].arity
+    example = ", ".join(["x", "y", "z"][:arity])
+    return err(f"{name}() takes {arity} argument{'s' if arity > 1 else ''}, got {got}", tok,
+               f"call it as {name}({example})")
 
 
 def _number(text):

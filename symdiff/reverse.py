@@ -59,10 +59,10 @@ def reverse(graph, root, text, wrt=None, output_name=None, taken=()):
     wrt = inputs if wrt is None else tuple(wrt)
     for w in wrt:
         if w not in graph.inputs:
-            import difflib
-            close = difflib.get_close_matches(str(w), inputs, 1)
+            from .parser import closest
+            close = closest(str(w), inputs)
             raise FormulaError(f"wrt name {w!r} is not an input of the formula",
-                               hint=(f"did you mean {close[0]!r}? " if close else "")
+                               hint=(f"did you mean {close!r}? " if close else "")
                                + "inputs: " + ", ".join(inputs))
     if len(set(wrt)) != len(wrt):
         raise FormulaError("wrt lists a name twice", hint="list each input once")

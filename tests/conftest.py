@@ -1,0 +1,21 @@
+import os
+import tempfile
+
+import pytest
+from hypothesis import settings
+
+# A private kernel cache for the whole test session (tests that need their own make one).
+os.environ.setdefault("SYMDIFF_CACHE_DIR", tempfile.mkdtemp(prefix="symdiff-test-cache-"))
+
+settings.register_profile("ci", max_examples=60, deadline=None)
+settings.register_profile("dev", max_examples=200, deadline=None)
+settings.register_profile("fuzz", max_examples=10_000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    """A fresh, empty kernel cache directory for one test."""
+    path = tmp_path / "cache"
+    monkeypatch.setenv("SYMDIFF_CACHE_DIR", str(path))
+    return path

@@ -1,0 +1,199 @@
+"""The formula language: what parses, what it means, and every error a user can make."""
+import math
+
+import numpy as np
+import pytest
+import sympy
+
+import symdiff
+from symdiff import FormulaError
+
+
+def value_of(formula, **point):
+    d = symdiff.differentiate(formula)
+    return d.python.value(*(point[k] for k in d.inputs))
+
+
+@pytest.mark.parametrize("formula,point,expected", [
+    ("2.5e-3*x", dict(x=2.0), 0.005),
+    ("1e3 + .5 + 3.", {}, 1003.5),
+    ("-x**2", dict(x=3.0), -9.0),               # unary minus binds looser than **
+    ("2**-x", dict(x=1.0), 0.5),
+    ("2**3**2", {}, 512),                        # ** is right-associative
+    ("a - b - c", dict(a=1.0, b=2.0, c=3.0), -4.0),
+    ("a/b/c", dict(a=8.0, b=2.0, c=2.0), 2.0),
+    ("-(-x)", dict(x=2.0), 2.0),
+    ("+x", dict(x=2.0), 2.0),
+    ("pi*e", {}, math.pi * math.e),
+    ("e = 2\nf = e*x", dict(x=3.0), 6.0),         # assigned names shadow the constants
+    ("c = x; c = c + 1; c = c*c", dict(x=1.0), 4.0),   # re-assignment means what it means in Python
+    ("c = x\nc += 1\nc *= 3\nc -= 1\nc /= 2\nc **= 2", dict(x=1.0), 6.25),
+    ("max(x, y) + min(x, y)", dict(x=1.0, y=5.0), 6.0),
+    ("abs(x) + relu(x) + softplus(0) + sigmoid(0)", dict(x=-2.0), 2 + math.log(2) + 0.5),
+    ("sqrt(x) + exp(0) + log(e) + sin(0) + cos(0) + tan(0) + sinh(0) + cosh(0) + tanh(0)",
+     dict(x=4.0), 6.0),
+    ("(\n  x +\n  1\n)  # comments and newlines inside parentheses", dict(x=1.0), 2.0),
+    ("x + \\\n 1", dict(x=1.0), 2.0),
+    ("10.0/0", {}, math.inf),
+])
+def test_meaning(formula, point, expected):
+    assert value_of(formula, **point) == pytest.approx(expected, rel=1e-14)
+
+
+def test_inputs_in_order_of_first_appearance():
+    d = symdiff.differentiate("q = b*x + a\nf = q*c + x")
+    assert d.inputs == ("b", "x", "a", "c")
+    assert d.wrt == d.inputs
+    assert symdiff.differentiate("b*x + a", wrt="a, x").wrt == ("a", "x")
+
+
+def test_shared_subexpression_is_computed_once():
+    d = symdiff.differentiate("sin(x*y) + cos(x*y) + exp(y*x)")
+    forward = [line for line in d.program.forward]
+    assert sum(str(line.expr).count("'mul'") for line in forward) == 1
+
+
+def test_user_names_are_kept_for_intermediates():
+    d = symdiff.differentiate("x1 = a*b + c; x2 = x1*d; x = x2*x2")
+    targets = [l.target for l in d.program.forward]
+    assert targets == ["x1", "x2", "x"]
+    assert [l.target for l in d.program.backward][:3] == ["dx", "dx2", "dx2"]
+
+
+def test_gradient_names_never_clash_with_user_names():
+    d = symdiff.differentiate("a*da + dda")
+    names = [l.target for l in d.program.forward + d.program.backward]
+    assert len(set(names) & set(d.inputs)) == 0
+    value, grad = d(a=2.0, da=3.0, dda=1.0)
+    assert (value, grad) == (7.0, {"a": 3.0, "da": 2.0, "dda": 1.0})
+
+
+def test_version_names_never_clash():
+    d = symdiff.differentiate("c_2 = x\nc = x*2\nc = c*c_2\nc = c + 1")
+    value, grad = d(x=3.0)
+    assert value == 19.0 and grad["x"] == 12.0
+
+
+def test_sympy_expression_is_accepted():
+    x, y = sympy.symbols("x y")
+    d = symdiff.differentiate(sympy.sin(x * y) / (1 + x ** 2) - sympy.sqrt(y) + sympy.Max(x, 0))
+    value, grad = d(x=0.5, y=2.0)
+    expr = sympy.sin(x * y) / (1 + x ** 2) - sympy.sqrt(y) + x
+    assert value == pytest.approx(float(expr.subs({x: 0.5, y: 2.0})))
+    assert grad["y"] == pytest.approx(float(sympy.diff(expr, y).subs({x: 0.5, y: 2.0})))
+    assert grad["x"] == pytest.approx(float(sympy.diff(expr, x).subs({x: 0.5, y: 2.0})))
+
+
+def test_each_node_is_a_shallow_sympy_expression():
+    d = symdiff.differentiate("sigmoid(a*x + b)")
+    for node in d.graph.nodes:
+        e = d.graph.node_sympy(node.id)
+        assert len(e.atoms(sympy.Symbol)) <= 2 and sympy.count_ops(e) <= 2
+
+
+# -- errors: each says what and where, with a hint ------------------------------------------
+ERRORS = [
+    # (formula, words in the message, line, column)
+    ("a*x +", "ends after '+'", 1, 6),
+    ("a*x + * b", "expected a value", 1, 7),
+    ("(a + b", "never closed", 1, 1),
+    ("a + b)", "unmatched ')'", 1, 6),
+    ("2x", "malformed number", 1, 1),
+    ("a b", "missing operator", 1, 3),
+    ("sigmod(x)", "unknown function 'sigmod'", 1, 1),
+    ("exp(x, y)", "exp() takes 1 argument, got 2", 1, 1),
+    ("max(x)", "max() takes 2 arguments, got 1", 1, 1),
+    ("exp()", "exp() takes 1 argument, got 0", 1, 1),
+    ("x.real", "attribute access", 1, 2),
+    ("os.system('ls')", "attribute access", 1, 3),
+    ("x[0]", "subscripts", 1, 2),
+    ("lambda x: x", "lambdas are not allowed", 1, 1),
+    ("[x for x in y]", "subscripts and lists", 1, 1),
+    ("x for x in y", "comprehensions", 1, 3),
+    ("import os", "imports are not allowed", 1, 1),
+    ("from os import system", "imports are not allowed", 1, 1),
+    ("'hello'", "strings are not allowed", 1, 1),
+    ('x + "a"', "strings are not allowed", 1, 5),
+    ("__import__('os')", "reserved", 1, 1),
+    ("().__class__", "expected a value", 1, 2),
+    ("x if y else z", "conditionals", 1, 3),
+    ("x ^ 2", "'^' is not a power operator", 1, 3),
+    ("x // 2", "'//'", 1, 3),
+    ("x == y", "comparisons", 1, 3),
+    ("f(x) = x", "unknown function 'f'", 1, 1),
+    ("2 = x", "cannot assign", 1, 1),
+    ("exp = 3\nexp", "is a function and cannot be assigned", 1, 1),
+    ("y = x +\nz = y", "ends after '+'", 1, 8),
+    ("x*2\ny = 3", "throws it away", 1, 1),
+    ("a = 1\nb = (2 +\n  c", "never closed", 2, 5),
+    ("exp + 1", "is a function", 1, 1),
+    ("np + 1", "reserved", 1, 1),
+    ("x $ y", "unexpected character", 1, 3),
+    ("x = = 1", "unexpected '='", 1, 5),
+    ("a, b", "outside a function call", 1, 2),
+    ("x \u2212 y", "U+2212", 1, 3),
+]
+
+
+@pytest.mark.parametrize("formula,words,line,column", ERRORS, ids=[e[0] for e in ERRORS])
+def test_bad_formula(formula, words, line, column):
+    with pytest.raises(FormulaError) as info:
+        symdiff.differentiate(formula)
+    err = info.value
+    assert isinstance(err, ValueError)
+    assert words in str(err)
+    assert (err.line, err.column) == (line, column)
+    assert "^" in str(err)          # the message points at the place
+
+
+@pytest.mark.parametrize("formula", ["", "   ", "\n\n", "# only a comment", ";;"])
+def test_empty_formula(formula):
+    with pytest.raises(FormulaError, match="empty formula") as info:
+        symdiff.differentiate(formula)
+    assert info.value.hint
+
+
+def test_unknown_function_hint_suggests_the_close_name():
+    with pytest.raises(FormulaError) as info:
+        symdiff.differentiate("tahn(x)")
+    assert "did you mean 'tanh'" in info.value.hint
+
+
+def test_wrt_must_name_inputs():
+    with pytest.raises(FormulaError, match="'z' is not an input") as info:
+        symdiff.differentiate("x*y", wrt=["x", "z"])
+    assert "inputs: x, y" in info.value.hint
+    with pytest.raises(FormulaError, match="twice"):
+        symdiff.differentiate("x*y", wrt=["x", "x"])
+
+
+def test_call_time_errors():
+    d = symdiff.differentiate("a*x + b")
+    with pytest.raises(FormulaError, match="missing input 'b'"):
+        d(a=1.0, x=2.0)
+    with pytest.raises(FormulaError, match="unknown input 'y'") as info:
+        d(a=1.0, x=2.0, b=0.0, y=1.0)
+    assert "inputs: a, x, b" in info.value.hint
+    with pytest.raises(FormulaError, match="do not broadcast"):
+        d(a=1.0, x=np.ones(3), b=np.ones(4))
+    with pytest.raises(FormulaError, match="not a number"):
+        d(a="one", x=2.0, b=0.0)
+
+
+def test_not_a_formula():
+    with pytest.raises(FormulaError):
+        symdiff.differentiate(42)
+    with pytest.raises(FormulaError):
+        symdiff.differentiate(sympy.Eq(sympy.Symbol("x"), 1))
+
+
+def test_nothing_typed_is_ever_executed(tmp_path, monkeypatch):
+    import builtins
+    calls = []
+    monkeypatch.setattr(builtins, "eval", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(sympy, "sympify", lambda *a, **k: calls.append(a))
+    for bad in ["__import__('os').system('touch pwned')", "open('x','w')", "exec('1')"]:
+        with pytest.raises(FormulaError):
+            symdiff.differentiate(bad)
+    assert calls == []
+    assert not (tmp_path / "pwned").exists()
