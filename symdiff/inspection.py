@@ -17,8 +17,11 @@ import json
 import math
 import os
 import pickle
+import queue
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -31,6 +34,7 @@ from .functions import OPS, evaluate
 from .graph import Graph
 
 SYMPY_TIME_LIMIT = 10.0     # seconds stats() gives SymPy's diff + cse of the whole formula
+STARTUP_LIMIT = 120.0      # seconds the child may take to import SymPy (a loaded machine)
 CHEAP_GRADIENT_BOUND = 3    # reverse mode costs at most a small constant times the forward pass
 
 
@@ -284,24 +288,50 @@ def sympy_size(graph, root, wrt, time_limit=SYMPY_TIME_LIMIT):
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ)
     env["PYTHONPATH"] = package_parent + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    child = subprocess.Popen([sys.executable, "-c", "from symdiff.inspection import _sympy_child; _sympy_child()"],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    try:
-        out, err = child.communicate(payload, timeout=time_limit)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.communicate()
-        return {"gave_up": time_limit}
-    try:
-        return json.loads(out.decode().strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        last = (err.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
-        return {"error": last[:120]}
+    lines = queue.Queue()
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen(
+            [sys.executable, "-c", "from symdiff.inspection import _sympy_child; _sympy_child()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, env=env)
+        reader = threading.Thread(target=_read_lines, args=(child.stdout, lines), daemon=True)
+        reader.start()
+        try:
+            child.stdin.write(payload)
+            child.stdin.close()
+            # the clock starts once the child has imported SymPy and read the graph
+            ready = lines.get(timeout=STARTUP_LIMIT)
+            if ready == "ready":
+                try:
+                    answer = lines.get(timeout=time_limit)
+                except queue.Empty:
+                    return {"gave_up": time_limit}
+            else:
+                answer = ready
+        except (queue.Empty, BrokenPipeError):
+            answer = None
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+            reader.join(timeout=5)
+        try:
+            return json.loads(answer)
+        except (TypeError, ValueError):
+            errors.seek(0)
+            last = (errors.read().decode(errors="replace").strip().splitlines() or ["no answer"])[-1]
+            return {"error": last[:120]}
+
+
+def _read_lines(stream, lines):
+    for raw in stream:
+        lines.put(raw.decode(errors="replace").strip())
+    lines.put(None)
 
 
 def _sympy_child():
     import sympy
     graph, root, wrt = pickle.loads(sys.stdin.buffer.read())
+    print("ready", flush=True)
     start = time.perf_counter()
     try:
         sys.setrecursionlimit(100000)
