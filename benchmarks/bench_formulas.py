@@ -1,0 +1,415 @@
+"""Value + all gradients of three formulas at N = 10**6 points, one thread, float64.
+
+Implementations: hand-written fused Numba loop (the reference, ratio 1), a
+hand-written forward-only Numba loop (gradient-cost ratio), SymPy lambdify
+(numpy, cse=True), torch autograd, JAX jit(vmap(value_and_grad)), CasADi SX
+(map over N), and symdiff through its public API.  Every peer is checked
+against the hand-written kernel before it is timed.
+
+Also: symdiff cold/warm first call in fresh subprocesses, and symdiff's neuron
+kernel with numba threads=2 vs 1.
+
+    python -m benchmarks.bench_formulas
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Callable
+
+from .common import (Mismatch, Row, Table, Timing, check_close, measured_row, peer,
+                     symdiff_api, timeit, versions_markdown)
+from . import kernels_formulas as K
+
+import numba
+import numpy as np
+
+N = 10**6
+RTOL = 1e-8          # peers vs the hand-written kernel (float64, reordered ops)
+ATOL = 1e-12         # relative to max|ref|
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# --- the formulas, written once against a math namespace ``m`` ------------------
+def neuron(m, a, b, c, x, y):
+    return m.sigmoid(a * x + b * y + c)
+
+
+def micrograd_expr(m, a, b):
+    # `c += t` is spelled `c = c + t`: torch's in-place += would mutate the graph.
+    c = a + b
+    d = a * b + b**3
+    c = c + (c + 1)
+    c = c + (1 + c + (-a))
+    d = d + (d * 2 + m.relu(b + a))
+    d = d + (3 * d + m.relu(b - a))
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g = g + 10.0 / f
+    return g
+
+
+def transcendental(m, x, y):
+    return m.log(1 + m.exp(m.sin(x * y) + m.cos(x) / (1 + y * y))) * m.tanh(x - y)
+
+
+@dataclass
+class Formula:
+    name: str
+    source: str                    # symdiff program text
+    wrt: tuple[str, ...]
+    scalars: tuple[str, ...]       # inputs that are Python floats, not arrays
+    build: Callable                # build(m, **inputs) -> value
+    make_inputs: Callable          # rng, n -> dict of inputs
+    fused: Callable                # hand-written: (*inputs) -> (value, *grads)
+    forward: Callable              # hand-written: (*inputs) -> value
+
+
+def _uniform(lo, hi):
+    return lambda rng, n: rng.uniform(lo, hi, n)
+
+
+FORMULAS = [
+    Formula("neuron", "sigmoid(a*x + b*y + c)", ("a", "b", "c", "x", "y"), ("a", "b", "c"),
+            neuron,
+            lambda rng, n: dict(a=1.0, b=2.0, c=-3.0, x=rng.normal(size=n), y=rng.normal(size=n)),
+            K.neuron_fused, K.neuron_forward),
+    # Ranges keep e = c - d away from 0 (10/f blows up there) and make relu(b + a)
+    # active on ~90% of the points.
+    Formula("micrograd", textwrap.dedent("""\
+                c = a + b; d = a*b + b**3; c += c + 1; c += 1 + c + (-a)
+                d += d*2 + relu(b + a); d += 3*d + relu(b - a)
+                e = c - d; f = e**2; g = f/2.0; g += 10.0/f"""),
+            ("a", "b"), (), micrograd_expr,
+            lambda rng, n: dict(a=rng.uniform(0.5, 2.0, n), b=rng.uniform(-1.0, -0.2, n)),
+            K.micrograd_fused, K.micrograd_forward),
+    Formula("transcendental", "log(1 + exp(sin(x*y) + cos(x)/(1 + y*y)))*tanh(x - y)",
+            ("x", "y"), (), transcendental,
+            lambda rng, n: dict(x=rng.uniform(-2, 2, n), y=rng.uniform(-2, 2, n)),
+            K.transcendental_fused, K.transcendental_forward),
+]
+
+
+def inputs_for(f: Formula, n: int = N, seed: int = 0) -> dict:
+    return f.make_inputs(np.random.default_rng(seed), n)
+
+
+def args_of(f: Formula, inputs: dict) -> list:
+    return [inputs[k] for k in f.wrt]
+
+
+# --- checking the hand-written kernels ---------------------------------------------
+def check_hand_kernels(f: Formula, n: int = 2000) -> None:
+    """Fused value == forward value; fused grads == central finite differences."""
+    inputs = inputs_for(f, n, seed=1)
+    v, *grads = f.fused(*args_of(f, inputs))
+    check_close(f"{f.name} fused value vs forward", v, f.forward(*args_of(f, inputs)),
+                rtol=1e-13)
+    for name, g in zip(f.wrt, grads):
+        h = 1e-6 * max(1.0, float(np.max(np.abs(inputs[name]))))
+        plus, minus = dict(inputs), dict(inputs)
+        plus[name] = inputs[name] + h
+        minus[name] = inputs[name] - h
+        fd = (f.forward(*args_of(f, plus)) - f.forward(*args_of(f, minus))) / (2 * h)
+        check_close(f"{f.name} d/d{name} vs finite differences", g, fd, rtol=1e-5, atol=1e-7)
+
+
+def check_peer(label: str, f: Formula, value, grads: dict, ref) -> None:
+    """Compare a peer's (value, {name: grad}) with the hand kernel's output.
+
+    A scalar gradient for a scalar input is taken as the sum over points
+    (torch's sum-of-outputs backward); arrays are compared point by point.
+    """
+    ref_v, *ref_g = ref
+    check_close(f"{label} value", value, ref_v, RTOL, ATOL)
+    for name, rg in zip(f.wrt, ref_g):
+        g = np.asarray(grads[name], dtype=np.float64)
+        if g.size == 1 and rg.size > 1 and name in f.scalars:
+            check_close(f"{label} d/d{name} (summed)", g.reshape(()), rg.sum(), 1e-8,
+                        1e-12 * float(np.abs(rg).sum()) / max(float(abs(rg.sum())), 1e-300))
+        else:
+            check_close(f"{label} d/d{name}", g, rg, RTOL, ATOL)
+
+
+# --- peers: each returns a zero-argument callable giving (value, {name: grad}) -------
+def sympy_impl(f: Formula, inputs: dict):
+    sp = peer("sympy")
+    if sp is None:
+        return None
+    syms = {k: sp.Symbol(k, real=True) for k in f.wrt}
+    m = SimpleNamespace(exp=sp.exp, log=sp.log, sin=sp.sin, cos=sp.cos, tanh=sp.tanh,
+                        sigmoid=lambda z: 1 / (1 + sp.exp(-z)),
+                        relu=lambda z: sp.Max(z, 0))
+    expr = f.build(m, **syms)
+    exprs = [expr] + [sp.diff(expr, syms[k]) for k in f.wrt]
+    fn = sp.lambdify([syms[k] for k in f.wrt], exprs, modules="numpy", cse=True)
+    args = args_of(f, inputs)
+
+    def run():
+        v, *gs = fn(*args)
+        return v, dict(zip(f.wrt, gs))
+    return run
+
+
+def torch_impl(f: Formula, inputs: dict):
+    torch = peer("torch")
+    if torch is None:
+        return None
+    m = SimpleNamespace(exp=torch.exp, log=torch.log, sin=torch.sin, cos=torch.cos,
+                        tanh=torch.tanh, sigmoid=torch.sigmoid, relu=torch.relu)
+    data = {k: torch.tensor(v, dtype=torch.float64) if k in f.scalars else torch.from_numpy(v)
+            for k, v in inputs.items()}
+
+    def run():
+        leaves = {k: t.detach().requires_grad_() for k, t in data.items()}
+        out = f.build(m, **leaves)
+        out.sum().backward()
+        return (out.detach().numpy(),
+                {k: leaves[k].grad.numpy() for k in f.wrt})
+    return run
+
+
+def jax_impl(f: Formula, inputs: dict):
+    jax = peer("jax")
+    if jax is None:
+        return None
+    jnp = jax.numpy
+    m = SimpleNamespace(exp=jnp.exp, log=jnp.log, sin=jnp.sin, cos=jnp.cos, tanh=jnp.tanh,
+                        sigmoid=jax.nn.sigmoid, relu=jax.nn.relu)
+
+    def point(*args):
+        return f.build(m, **dict(zip(f.wrt, args)))
+
+    in_axes = tuple(None if k in f.scalars else 0 for k in f.wrt)
+    vg = jax.jit(jax.vmap(jax.value_and_grad(point, argnums=tuple(range(len(f.wrt)))),
+                          in_axes=in_axes))
+    args = [jnp.asarray(inputs[k], dtype=jnp.float64) for k in f.wrt]
+
+    def run():
+        v, gs = jax.block_until_ready(vg(*args))
+        return v, dict(zip(f.wrt, gs))
+    return run
+
+
+def casadi_impl(f: Formula, inputs: dict):
+    ca = peer("casadi")
+    if ca is None:
+        return None
+    syms = [ca.SX.sym(k) for k in f.wrt]
+    m = SimpleNamespace(exp=ca.exp, log=ca.log, sin=ca.sin, cos=ca.cos, tanh=ca.tanh,
+                        sigmoid=lambda z: 1 / (1 + ca.exp(-z)),
+                        relu=lambda z: ca.fmax(z, 0))
+    expr = f.build(m, **dict(zip(f.wrt, syms)))
+    grad = ca.gradient(expr, ca.vertcat(*syms))
+    n = len(next(v for v in inputs.values() if np.ndim(v)))
+    fm = ca.Function(f.name, syms, [expr, grad]).map(n)   # scalar inputs broadcast
+    args = [inputs[k] if k in f.scalars else inputs[k].reshape(1, -1) for k in f.wrt]
+
+    def run():
+        v, g = fm(*args)
+        g = np.asarray(g)
+        return np.asarray(v).ravel(), {k: g[i] for i, k in enumerate(f.wrt)}
+    return run
+
+
+def symdiff_impl(f: Formula, inputs: dict, **options):
+    sd = symdiff_api()
+    if sd is None:
+        return None
+    d = sd.differentiate(f.source, wrt=list(f.wrt), **options)
+    return lambda: d(**inputs)
+
+
+PEER_IMPLS = [("SymPy lambdify(cse=True)", sympy_impl),
+              ("torch autograd", torch_impl),
+              ("JAX jit(vmap(value_and_grad))", jax_impl),
+              ("CasADi SX map", casadi_impl),
+              ("symdiff", symdiff_impl)]
+
+PEER_NOTES = {
+    "torch autograd": "scalar-param grads are sums over points (sum-of-outputs backward)",
+    "CasADi SX map": "SX virtual machine, Function.map(N), DM->numpy included",
+    "symdiff": "time of d(**inputs) after a warm-up call",
+}
+
+
+def bench_formula(f: Formula, table: Table) -> None:
+    print(f"[{f.name}] checking hand-written kernels against finite differences", flush=True)
+    check_hand_kernels(f)
+    inputs = inputs_for(f)
+    args = args_of(f, inputs)
+    ref = f.fused(*args)
+    t_fused = measured_row(table, f.name, "hand-written Numba fused (value+grads)",
+                           lambda: f.fused(*args))
+    t_fwd = timeit(lambda: f.forward(*args))
+    table.add(Row.timed(f.name, "hand-written Numba forward only", t_fwd, ref=t_fused,
+                        note=f"gradient-cost ratio fused/forward = {t_fused.cpu / t_fwd.cpu:.2f}"))
+    for label, make in PEER_IMPLS:
+        try:
+            run = make(f, inputs)
+        except Exception as exc:  # a peer that cannot even build is reported, not fatal
+            table.add(Row(f.name, label, note=f"FAILED to build: {type(exc).__name__}: {exc}"))
+            continue
+        if run is None:
+            table.add(Row(f.name, label, note="skipped (not installed / not available)"))
+            continue
+        try:
+            value, grads = run()        # also the warm-up / compile call
+            check_peer(label, f, value, grads, ref)
+        except Mismatch as exc:
+            table.add(Row(f.name, label, note=f"WRONG, not timed: {exc}"))
+            continue
+        except Exception as exc:
+            table.add(Row(f.name, label, note=f"FAILED: {type(exc).__name__}: {exc}"))
+            continue
+        measured_row(table, f.name, label, run, ref=t_fused, note=PEER_NOTES.get(label, ""))
+
+
+# --- symdiff cold / warm first call in fresh subprocesses ----------------------------
+FIRST_CALL_FORMULA = "tanh(a*x + b*y + c)*exp(-(x*x + y*y)/2) + log(1 + a*a*x*x)*sin(b*y)"
+FIRST_CALL_SCRIPT = textwrap.dedent("""\
+    import json, time
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    import numpy as np
+    import symdiff
+    t1 = time.perf_counter()
+    d = symdiff.differentiate({formula!r}, wrt=["a", "b", "c", "x", "y"])
+    t2 = time.perf_counter()
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=1000), rng.normal(size=1000)
+    value, grad = d(a=0.5, b=-1.5, c=0.25, x=x, y=y)
+    t3 = time.perf_counter()
+    print(json.dumps(dict(import_s=t1 - t0, differentiate_s=t2 - t1, first_call_s=t3 - t2,
+                          total_s=t3 - t0, cpu_s=time.process_time() - c0)))
+    """)
+
+
+def bench_first_call(table: Table) -> None:
+    if symdiff_api() is None:
+        table.add(Row("first call", "symdiff cold / warm", note="skipped: symdiff API missing"))
+        return
+    script = FIRST_CALL_SCRIPT.format(formula=FIRST_CALL_FORMULA)
+    with tempfile.TemporaryDirectory(prefix="symdiff-cache-") as cache:
+        env = dict(os.environ, SYMDIFF_CACHE_DIR=cache,
+                   PYTHONPATH=os.pathsep.join(filter(None, [REPO_ROOT,
+                                                            os.environ.get("PYTHONPATH")])))
+        for label in ("cold (empty cache)", "warm (same cache)"):
+            t0 = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-c", script], env=env, cwd=REPO_ROOT,
+                                  capture_output=True, text=True, timeout=600)
+            wall = time.perf_counter() - t0
+            if proc.returncode != 0:
+                table.add(Row("first call", f"symdiff {label}",
+                              note="FAILED: " + proc.stderr.strip().splitlines()[-1][:200]))
+                return
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            table.add(Row("first call", f"symdiff {label}", best=r["total_s"] * 1e3,
+                          cpu=r["cpu_s"] * 1e3,
+                          note=(f"import {r['import_s'] * 1e3:.0f} ms + differentiate "
+                                f"{r['differentiate_s'] * 1e3:.0f} ms + first call "
+                                f"{r['first_call_s'] * 1e3:.0f} ms (wall); whole subprocess "
+                                f"wall {wall * 1e3:.0f} ms")))
+
+
+# --- two threads vs one ----------------------------------------------------------------
+# Runs in a subprocess: the benchmark process is pinned to one CPU, and numba's
+# worker threads inherit that mask.  Ratios here are wall-clock speedups.
+def _thread_timings(fn) -> dict[int, Timing]:
+    times = {}
+    for threads in (1, 2):
+        numba.set_num_threads(threads)
+        try:
+            times[threads] = timeit(fn, min_repeats=10)
+        finally:
+            numba.set_num_threads(1)
+    return times
+
+
+def threads_probe() -> dict:
+    """label -> {threads: Timing}, for the hand prange kernel and symdiff."""
+    f = FORMULAS[0]
+    inputs = inputs_for(f)
+    args = args_of(f, inputs)
+    out = {"hand-written Numba prange": _thread_timings(lambda: K.neuron_fused_parallel(*args))}
+    sd = symdiff_api()
+    if sd is not None:
+        # Ask for a parallel kernel if the API has such an option; otherwise the default.
+        options = ({"parallel": True}
+                   if "parallel" in inspect.signature(sd.differentiate).parameters else {})
+        run = symdiff_impl(f, inputs, **options)
+        check_peer("symdiff", f, *run(), f.fused(*args))
+        label = "symdiff" + (" (parallel=True)" if options else "")
+        out[label] = _thread_timings(run)
+    return out
+
+
+def bench_threads(table: Table) -> None:
+    env = dict(os.environ, BENCHMARKS_CPU="all")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_formulas", "--threads-probe"],
+                          env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        table.add(Row("neuron threads", "threads probe",
+                      note="FAILED: " + (proc.stderr.strip().splitlines() or ["?"])[-1][:200]))
+        return
+    for label, times in json.loads(proc.stdout.strip().splitlines()[-1]).items():
+        one = Timing(**times["1"])
+        for threads, t in times.items():
+            row = Row.timed("neuron threads", f"{label}, {threads} thread(s)", Timing(**t))
+            row.ratio = one.best / row.best * 1e3      # speedup: higher is better
+            if threads == "2" and load > 0.5:
+                row.note = (f"load average {load:.1f} when started: another process holds "
+                            "a core, so this speedup is not meaningful")
+            table.add(row)
+    if symdiff_api() is None:
+        table.add(Row("neuron threads", "symdiff", note="skipped: symdiff API missing"))
+
+
+def main() -> list[Table]:
+    formulas = Table(f"Formulas: value + all gradients, N = {N:,}, float64, one thread")
+    formulas.notes += [
+        "ratio = best CPU time / best CPU time of the hand-written fused Numba loop "
+        "(lower is faster).",
+        "Every peer's value and gradients were checked against the hand-written kernel "
+        f"(rtol {RTOL:g}) before timing; the hand-written kernels against central finite "
+        "differences.",
+        "Hand-written kernels and JAX/SymPy/CasADi/symdiff return per-point gradients for the "
+        "scalar parameters a, b, c; torch returns their sums.",
+    ]
+    for f in FORMULAS:
+        bench_formula(f, formulas)
+    extra = Table("symdiff first call and threads", ratio_label="ratio")
+    extra.notes += [
+        f"First call: fresh `python -c` subprocess, formula `{FIRST_CALL_FORMULA}` with "
+        "N = 1000, SYMDIFF_CACHE_DIR set to an empty temp dir for the cold run and reused for "
+        "the warm run; best = import + differentiate + first call, measured inside the "
+        "subprocess.",
+        f"Threads: neuron at N = {N:,}, numba.set_num_threads(1) vs (2) in a subprocess that "
+        "is not pinned to one CPU; ratio = wall-clock speedup (best of >= 10).",
+    ]
+    bench_first_call(extra)
+    bench_threads(extra)
+    return [formulas, extra]
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--threads-probe"]:
+        print(json.dumps({label: {n: vars(t) for n, t in times.items()}
+                          for label, times in threads_probe().items()}))
+        sys.exit()
+    tables = main()
+    print()
+    for t in tables:
+        print(t.markdown())
+    print(versions_markdown())
