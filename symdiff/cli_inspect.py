@@ -103,7 +103,7 @@ def run_graph(args):
         raise FormulaError(f"--max-nodes must be at least 1, got {args.max_nodes}")
     d = differentiate(args.formula, wrt=args.wrt)
     point = parse_point(args.at) if args.at else {}
-    picture = d.dot(point, max_nodes=args.max_nodes)
+    picture = d.dot(point) if args.max_nodes is None else d.dot(point, max_nodes=args.max_nodes)
     if not args.output:
         print(picture.source, end="")
         return 0

@@ -35,6 +35,7 @@ from .graph import Graph
 
 SYMPY_TIME_LIMIT = 10.0     # seconds stats() gives SymPy's diff + cse of the whole formula
 STARTUP_LIMIT = 120.0      # seconds the child may take to import SymPy (a loaded machine)
+DOT_MAX_NODES = 200         # pictures of bigger graphs show the nodes nearest the output
 CHEAP_GRADIENT_BOUND = 3    # reverse mode costs at most a small constant times the forward pass
 
 
@@ -387,11 +388,12 @@ class InspectMixin:
         self.__dict__["_graph_data"] = value
         self.__dict__.pop("_graph_view", None)
 
-    def dot(self, point=None, /, max_nodes=None, **inputs):
+    def dot(self, point=None, /, max_nodes=DOT_MAX_NODES, **inputs):
         """The computation graph as a ``DotGraph`` (``.source`` is DOT text, ``.render(path)``
         draws it with Graphviz). Given a point, nodes show their value and gradient;
-        graphs larger than ``max_nodes`` show the nodes nearest the output and a summary."""
-        from codegen.dot import DotGraph, MAX_NODES
+        graphs larger than ``max_nodes`` show the nodes nearest the output and a summary
+        (``max_nodes=None``: every node)."""
+        from codegen.dot import DotGraph
         graph = self._graph
         point = {**(point or {}), **inputs}
         values = grads = None
@@ -399,7 +401,7 @@ class InspectMixin:
             values = node_values(graph, self.root, point)
             grads = node_grads(graph, self.root, values)
         return DotGraph(graph, self.root, values, grads, title=self.program.text,
-                        output=self.program.output, max_nodes=MAX_NODES if max_nodes is None else max_nodes)
+                        output=self.program.output, max_nodes=max_nodes)
 
     def stats(self, time_limit=SYMPY_TIME_LIMIT):
         """Print and return the cost report (``Stats``). SymPy's derivative gets
@@ -443,7 +445,7 @@ class GraphView(Graph):
         self.__dict__ = graph.__dict__
         self._owner = owner
 
-    def __call__(self, point=None, /, max_nodes=None, **inputs):
+    def __call__(self, point=None, /, max_nodes=DOT_MAX_NODES, **inputs):
         return self._owner.dot(point, max_nodes=max_nodes, **inputs)
 
     def __reduce__(self):   # pickles as the plain Graph it views
