@@ -330,7 +330,7 @@ def bench_problem(prob: Problem, table: Table) -> None:
     impls["torch eager"] = (torch_run(prob), prob.steps, "per step: forward, backward, SGD")
     if prob.micrograd_steps:
         impls["micrograd"] = (micrograd_run(prob), prob.micrograd_steps,
-                              f"only {prob.micrograd_steps} steps (slow); tanh node added")
+                              f"only {prob.micrograd_steps} step(s) (slow); tanh node added")
     try:
         sd = symdiff_run(prob)
     except Exception as exc:   # the trainer is young: report, don't abort the suite
