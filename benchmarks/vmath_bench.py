@@ -42,6 +42,14 @@ def _loop(f, flags):
     return run
 
 
+def _sum_sincos(sincos):
+    @numba.njit(inline="always")
+    def f(x):
+        s, c = sincos(x)
+        return s + c
+    return f
+
+
 def best_time(fn, *args, repeat=15):
     fn(*args)                                    # compile + warm up
     ts = []
@@ -90,6 +98,29 @@ def make_mix(exp, log, sin, cos, tanh, flags):
     return mix, mix_grad
 
 
+def make_mix_grad_sincos(exp, log, sincos, tanh, flags):
+    """value + gradients using one vsincos per angle instead of sin + cos"""
+    @numba.njit(**flags)
+    def mix_grad(x, y, out, gx, gy):
+        for i in range(x.size):
+            a = x[i]
+            b = y[i]
+            ab = a * b
+            d = 1.0 + b * b
+            sab, cab = sincos(ab)
+            sa, ca = sincos(a)
+            u = sab + ca / d
+            e = exp(u)
+            sp = log(1.0 + e)
+            t = tanh(a - b)
+            out[i] = sp * t
+            du = t * e / (1.0 + e)
+            dv = sp * (1.0 - t * t)
+            gx[i] = du * (cab * b - sa / d) + dv
+            gy[i] = du * (cab * a - ca * 2.0 * b / (d * d)) - dv
+    return mix_grad
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1_000_000)
@@ -117,7 +148,10 @@ def main(argv=None):
         ("tanh", math.tanh, (-10.0, 10.0)),
         ("sigmoid", numba.njit(sig), (-30.0, 30.0)),
         ("softplus", numba.njit(softplus), (-30.0, 30.0)),
+        ("sincos", None, (-100.0, 100.0)),   # sin(x) + cos(x) via vsincos
     ]
+    m_sc = numba.njit(lambda x: math.sin(x) + math.cos(x))
+    v_sc = {"base": _sum_sincos(vm.vsincos), "contract": _sum_sincos(vmc.vsincos)}
     print(f"numba {numba.__version__}, numpy {np.__version__}, N={n}, "
           f"1 thread, best of {args.repeat}")
     try:
@@ -136,8 +170,11 @@ def main(argv=None):
             x = np.exp(rng.uniform(math.log(lo), math.log(hi), n))
         else:
             x = rng.uniform(lo, hi, n)
-        vf = getattr(vm, "v" + name)
-        vfc = getattr(vmc, "v" + name)
+        if name == "sincos":
+            mf, vf, vfc = m_sc, v_sc["base"], v_sc["contract"]
+        else:
+            vf = getattr(vm, "v" + name)
+            vfc = getattr(vmc, "v" + name)
         lm = _loop(mf, base)
         lv = _loop(vf, base)
         lc = _loop(vfc, contract)
@@ -165,6 +202,11 @@ def main(argv=None):
         "vmath+contract": make_mix(vmc.vexp, vmc.vlog, vmc.vsin, vmc.vcos,
                                    vmc.vtanh, contract),
     }
+    variants["vmath+sincos"] = (variants["vmath"][0], make_mix_grad_sincos(
+        vm.vexp, vm.vlog, vm.vsincos, vm.vtanh, base))
+    variants["vmath+sincos+contract"] = (
+        variants["vmath+contract"][0], make_mix_grad_sincos(
+            vmc.vexp, vmc.vlog, vmc.vsincos, vmc.vtanh, contract))
     print()
     print("mix: log(1 + exp(sin(x*y) + cos(x)/(1 + y*y))) * tanh(x - y), "
           f"N={n}, x,y ~ U(-3, 3)")
@@ -179,7 +221,7 @@ def main(argv=None):
         err = max(np.max(np.abs(r - r0) / np.maximum(np.abs(r0), 1e-300)),
                   np.max(np.abs(gxx - gx0) / np.maximum(np.abs(gx0), 1.0)),
                   np.max(np.abs(gyy - gy0) / np.maximum(np.abs(gy0), 1.0)))
-        print(f"  {label:16s} forward {tf * 1e3:7.2f} ms ({tf0 / tf:4.1f}x)   "
+        print(f"  {label:22s} forward {tf * 1e3:7.2f} ms ({tf0 / tf:4.1f}x)   "
               f"value+grads {tg * 1e3:7.2f} ms ({tg0 / tg:4.1f}x)   "
               f"max rel diff vs math {err:.1e}")
     try:
@@ -209,7 +251,7 @@ def main(argv=None):
         tt = best_time(t_fwd, repeat=args.repeat)
     ttg = best_time(t_grad, repeat=args.repeat)
     tf_v, tg_v = res["vmath"][:2]
-    print(f"  {'torch (1 thread)':16s} forward {tt * 1e3:7.2f} ms "
+    print(f"  {'torch (1 thread)':22s} forward {tt * 1e3:7.2f} ms "
           f"          value+grads {ttg * 1e3:7.2f} ms")
     print(f"  vmath vs torch: forward {tt / tf_v:.1f}x faster, "
           f"value+grads {ttg / tg_v:.1f}x faster")

@@ -15,17 +15,20 @@ They are *also* ordinary Python functions: called on Python floats they give
 bit-for-bit the same results as the compiled versions (compiled without
 ``fastmath``), and they never raise (no ``OverflowError``/``ZeroDivisionError``
 for any float input, including inf and nan).  Compiling with
-``fastmath={"contract"}`` (FMA contraction) changes results by at most ~1 ulp.
+``fastmath={"contract"}`` (FMA contraction) changes results by at most 2 ulp
+(measured; the accuracy bounds below hold for both).
 
 Using them under Numba
 ----------------------
 This module deliberately does not import numba.  The "leaf" functions
-(``vexp``, ``vexpm1``, ``vlog``, ``vlog1p``, ``vsin``, ``vcos``) only use
-``np``/``math`` and module constants, so ``numba.njit(vmath.vexp)`` works.
-Functions built on other ones (``vtanh``, ``vsigmoid``, ``vsoftplus``) call
-their siblings by global name, which Numba can only resolve to compiled
-functions; use :func:`jit_namespace`, which compiles every public function
-with the decorator you pass, wired to each other::
+(``vexp``, ``vexpm1``, ``vlog``, ``vlog1p``, ``vsin``, ``vcos``, ``vsincos``)
+only use ``np``/``math`` and module constants, so ``numba.njit(vmath.vexp)``
+works.  Functions built on other ones (``vtanh``, ``vsigmoid``,
+``vsoftplus``) call their siblings by global name, which Numba can only
+resolve to compiled functions; use :func:`jit_namespace`, which compiles
+every public function with ``numba.njit`` and the options you pass, wired to
+each other, and returns them as attributes of a module object (which Numba,
+unlike a dict or SimpleNamespace, resolves at compile time)::
 
     import numba
     from codegen import vmath
@@ -33,13 +36,21 @@ with the decorator you pass, wired to each other::
     @numba.njit
     def kernel(x, out):
         for i in range(x.size):
-            out[i] = vm.vtanh(x[i]) * vm.vexp(x[i])  # globals resolved at compile time
+            out[i] = vm.vtanh(x[i]) * vm.vexp(x[i])   # resolved at compile time
+
+Pass ``inline="always"``: LLVM's inliner alone leaves calls to the bigger
+functions (or many calls in one kernel) un-inlined, and a loop with a call
+in it is not vectorized (vsoftplus: 40 ns/element instead of 4).
 
 Accuracy (measured against glibc libm / mpmath, see tests/test_vmath.py)
 ------------------------------------------------------------------------
-All functions are below ~2 ulp over their whole float64 domain, with the
-exceptions documented per function (sin/cos for |x| > 4.2e8).  Subnormal
-inputs and results are handled (no flush to zero).
+Max errors in ulps of the true value, measured on dense grids and random
+samples of each function's domain (millions of points against glibc, the
+worst few hundred re-checked with mpmath): exp 0.91, expm1 1.24, log 0.74,
+log1p 0.77, sin/cos 1.87 (|x| <= 1e5; 2.33 up to 4.2e8), sincos 1.53 (2.25),
+tanh 2.30 (glibc's own tanh: 2.14), sigmoid 1.96, softplus 1.65.  sin/cos
+lose accuracy gradually beyond |x| = 4.2e8 (see vsin).  Subnormal inputs
+and results are handled (no flush to zero).
 
 Method and constants
 --------------------
@@ -47,8 +58,13 @@ Every function is "range reduction + polynomial", in the style of fdlibm/Cephes
 (exp, log) and SLEEF (sin/cos reduction modulo pi).  The splitting constants
 (Cody-Waite ``LN2_HI``/``LN2_LO``, the 5-part split of pi) and every polynomial
 coefficient are produced by :func:`_derive_constants` (mpmath, 60 digits; the
-polynomials by a Remez exchange implemented there), and a test checks the
-literals below against it.  No code was copied from those libraries.
+polynomials by a Remez exchange implemented there), and the tests check the
+literals below against it (bit-exact with VMATH_DERIVE=1, else their error
+bounds).  No code was copied from those libraries.
+Polynomials are evaluated with Estrin's scheme (for exp and sin with Horner
+for the last terms, which keeps Horner's accuracy): much shorter dependency
+chains, which matter in big fused loops, where LLVM vectorizes but does not
+interleave and latency rather than throughput is the limit.
 """
 
 import math
@@ -152,11 +168,13 @@ SC_C5 = _hex("-0x1.8faecef06f9ddp-37")
 
 
 def vexp(x):
-    """exp(x), max error < 1 ulp.
+    """exp(x), max error < 1 ulp (measured 0.91 ulp against mpmath).
 
     Reduction: x = k*ln2 + r with k = round(x/ln2) (SHIFT trick) and
     r = (x - k*LN2_HI) - k*LN2_LO (Cody-Waite, k*LN2_HI exact), |r| <= ln2/2.
-    exp(r) = 1 + (r + r*r*Q(r)) with Q the degree-10 Remez polynomial.
+    exp(r) = 1 + (r + r*r*Q(r)) with Q the degree-10 Remez polynomial
+    (Estrin scheme for its high terms: shorter dependency chains matter in
+    big fused loops, which LLVM does not interleave).
     2**k is applied as two factors 2**k1 * 2**k2 (k1 = floor(k/2)), each
     built from its exponent bits, so overflow gives inf and underflow gives
     gradual subnormals / 0 with a single final rounding.  x is clamped to
@@ -167,18 +185,14 @@ def vexp(x):
     kd = x * INV_LN2 + SHIFT
     k = kd - SHIFT
     r = (x - k * LN2_HI) - k * LN2_LO
-    q = EXP_Q10
-    q = EXP_Q9 + r * q
-    q = EXP_Q8 + r * q
-    q = EXP_Q7 + r * q
-    q = EXP_Q6 + r * q
-    q = EXP_Q5 + r * q
-    q = EXP_Q4 + r * q
-    q = EXP_Q3 + r * q
-    q = EXP_Q2 + r * q
-    q = EXP_Q1 + r * q
-    q = EXP_Q0 + r * q
-    p = 1.0 + (r + (r * r) * q)
+    r2 = r * r
+    r4 = r2 * r2
+    # Estrin for the high terms (short dependency chain), Horner for the
+    # last three (keeps the rounding error of q at Horner's level)
+    q = ((EXP_Q3 + EXP_Q4 * r) + (EXP_Q5 + EXP_Q6 * r) * r2) \
+        + ((EXP_Q7 + EXP_Q8 * r) + (EXP_Q9 + EXP_Q10 * r) * r2) * r4
+    q = EXP_Q0 + r * (EXP_Q1 + r * (EXP_Q2 + r * q))
+    p = 1.0 + (r + r2 * q)
     # k in [-1443, 1443]; the mask makes the shift operand provably >= 0.
     ki = ((np.float64(kd).view(np.int64) - SHIFT_BITS) + 2048) & 4095
     k1 = (ki >> 1) - 1024
@@ -189,13 +203,15 @@ def vexp(x):
 
 
 def vexpm1(x):
-    """exp(x) - 1, accurate also for tiny x; max error < 1 ulp.
+    """exp(x) - 1, also accurate for tiny x; max error < 1.5 ulp (meas. 1.24).
 
     Same reduction and polynomial as :func:`vexp` (p = expm1(r)).  With
     s = 2**(k-1) (exact for the clamped range k in [-65, 1024]):
-    expm1(x) = 2**k*(1 + p) - 1 = 2*(((s - 0.5) + s*r) + s*r*r*Q(r)), where
-    s - 0.5 and s*r are exact, so there is no cancellation, and the final
-    doubling overflows to inf exactly when the result does.  x is clamped to
+    expm1(x) = 2**k*(1 + p) - 1 = 2*((s - 0.5) + s*r + s*r*r*Q(r)), summed
+    as ((s - 0.5) + s*r) + s*r*r*Q(r) for k < 2 (the first sum is exact or
+    of the size of the result: no cancellation error) and as
+    (s*r + s*r*r*Q(r)) + (s - 0.5) for k >= 2; the final doubling overflows
+    to inf exactly when the result does.  x is clamped to
     [-45, 710] (expm1 is -1 / inf there).  |x| < 2**-60 returns x itself
     (keeps -0.0 and subnormals exact).
     """
@@ -204,22 +220,20 @@ def vexpm1(x):
     kd = t * INV_LN2 + SHIFT
     k = kd - SHIFT
     r = (t - k * LN2_HI) - k * LN2_LO
-    q = EXP_Q10
-    q = EXP_Q9 + r * q
-    q = EXP_Q8 + r * q
-    q = EXP_Q7 + r * q
-    q = EXP_Q6 + r * q
-    q = EXP_Q5 + r * q
-    q = EXP_Q4 + r * q
-    q = EXP_Q3 + r * q
-    q = EXP_Q2 + r * q
-    q = EXP_Q1 + r * q
-    q = EXP_Q0 + r * q
+    r2 = r * r
+    r4 = r2 * r2
+    # Estrin for the high terms (short dependency chain), Horner for the
+    # last three (keeps the rounding error of q at Horner's level)
+    q = ((EXP_Q3 + EXP_Q4 * r) + (EXP_Q5 + EXP_Q6 * r) * r2) \
+        + ((EXP_Q7 + EXP_Q8 * r) + (EXP_Q9 + EXP_Q10 * r) * r2) * r4
+    q = EXP_Q0 + r * (EXP_Q1 + r * (EXP_Q2 + r * q))
     e = ((np.float64(kd).view(np.int64) - SHIFT_BITS) + 1022) & 2047
     s = float(np.int64(e << 52).view(np.float64))
     # (s - 0.5) + s*r is exact or a single rounding of a value of the size of
     # the result; the polynomial tail s*r*r*q is added last.
-    y = (((s - 0.5) + s * r) + s * ((r * r) * q)) * 2.0
+    tail = s * (r2 * q)
+    y = ((s - 0.5) + s * r) + tail if k < 2.0 else (s * r + tail) + (s - 0.5)
+    y = y * 2.0
     return x if abs(x) < 8.673617379884035e-19 else y
 
 
@@ -235,7 +249,7 @@ def _log_doc():  # pragma: no cover - documentation anchor only
 
 
 def vlog(x):
-    """Natural log, max error < 1 ulp.
+    """Natural log, max error < 1 ulp (measured 0.74).
 
     See ``_log_doc`` for the method (one division, degree-6 Remez polynomial
     in z = s**2).  Subnormal x are first scaled by 2**54.  Edges as NumPy:
@@ -252,13 +266,9 @@ def vlog(x):
     f = m - 1.0
     s = f / (2.0 + f)
     z = s * s
-    p = LOG_P6
-    p = LOG_P5 + z * p
-    p = LOG_P4 + z * p
-    p = LOG_P3 + z * p
-    p = LOG_P2 + z * p
-    p = LOG_P1 + z * p
-    p = LOG_P0 + z * p
+    z2 = z * z
+    p = ((LOG_P0 + LOG_P1 * z) + (LOG_P2 + LOG_P3 * z) * z2) \
+        + ((LOG_P4 + LOG_P5 * z) + LOG_P6 * z2) * (z2 * z2)
     hfsq = 0.5 * (f * f)
     y = e * LN2_HI + (f - (hfsq - (s * (hfsq + z * p) + e * LN2_LO)))
     y = y if x < INF else x          # +inf -> inf, nan -> nan
@@ -267,7 +277,7 @@ def vlog(x):
 
 
 def vlog1p(x):
-    """log(1 + x), accurate also for tiny x; max error < 1 ulp.
+    """log(1 + x), accurate also for tiny x; max error < 1 ulp (measured 0.77).
 
     u = 1 + x and its exact rounding error c (Knuth's TwoSum), then the vlog
     method on u with f corrected by c * 2**-e (so for |x| small, f == x
@@ -290,13 +300,9 @@ def vlog1p(x):
     f = (m - 1.0) + c * scale
     s = f / (2.0 + f)
     z = s * s
-    p = LOG_P6
-    p = LOG_P5 + z * p
-    p = LOG_P4 + z * p
-    p = LOG_P3 + z * p
-    p = LOG_P2 + z * p
-    p = LOG_P1 + z * p
-    p = LOG_P0 + z * p
+    z2 = z * z
+    p = ((LOG_P0 + LOG_P1 * z) + (LOG_P2 + LOG_P3 * z) * z2) \
+        + ((LOG_P4 + LOG_P5 * z) + LOG_P6 * z2) * (z2 * z2)
     hfsq = 0.5 * (f * f)
     y = e * LN2_HI + (f - (hfsq - (s * (hfsq + z * p) + e * LN2_LO)))
     y = y if x < INF else x          # +inf -> inf, nan -> nan
@@ -306,7 +312,8 @@ def vlog1p(x):
 
 
 def vsin(x):
-    """sin(x); max error < 1.5 ulp for |x| <= 4.2e8 (TRIG_EXACT_LIMIT).
+    """sin(x); max error < 2 ulp for |x| <= 1e5 (measured 1.85), < 2.5 ulp
+    for |x| <= 4.2e8 (TRIG_EXACT_LIMIT; measured 2.33).
 
     Reduction modulo pi (as in SLEEF): n = round(x/pi), r = x - n*pi with pi
     split in 5 parts (PI_1..PI_4 of 25 bits, so each n*PI_i is exact for
@@ -329,14 +336,10 @@ def vsin(x):
     r = r - n * PI_5
     r = 0.0 if abs(r) > 2.0 else r   # only for |x| > 2**51: keep it bounded
     z = r * r
-    p = SIN_S7
-    p = SIN_S6 + z * p
-    p = SIN_S5 + z * p
-    p = SIN_S4 + z * p
-    p = SIN_S3 + z * p
-    p = SIN_S2 + z * p
-    p = SIN_S1 + z * p
-    p = SIN_S0 + z * p
+    z2 = z * z
+    p = ((SIN_S2 + SIN_S3 * z) + (SIN_S4 + SIN_S5 * z) * z2) \
+        + (SIN_S6 + SIN_S7 * z) * (z2 * z2)
+    p = SIN_S0 + z * (SIN_S1 + z * p)   # Horner for the last two terms
     y = r + (r * z) * p
     odd = np.float64(kd).view(np.int64) & 1
     y = -y if odd == 1 else y
@@ -344,7 +347,8 @@ def vsin(x):
 
 
 def vcos(x):
-    """cos(x); max error < 1.5 ulp for |x| <= 4.2e8 (TRIG_EXACT_LIMIT).
+    """cos(x); max error < 2 ulp for |x| <= 1e5 (measured 1.87), < 2.5 ulp
+    for |x| <= 4.2e8 (TRIG_EXACT_LIMIT; measured 2.27).
 
     n = round(x/pi - 1/2), h = n + 1/2, r = x - h*pi (same 5-part split as
     :func:`vsin`; h*PI_i exact for |h| < 2**27), |r| <= pi/2, and
@@ -361,21 +365,20 @@ def vcos(x):
     r = r - h * PI_5
     r = 0.0 if abs(r) > 2.0 else r   # only for |x| > 2**51: keep it bounded
     z = r * r
-    p = SIN_S7
-    p = SIN_S6 + z * p
-    p = SIN_S5 + z * p
-    p = SIN_S4 + z * p
-    p = SIN_S3 + z * p
-    p = SIN_S2 + z * p
-    p = SIN_S1 + z * p
-    p = SIN_S0 + z * p
+    z2 = z * z
+    p = ((SIN_S2 + SIN_S3 * z) + (SIN_S4 + SIN_S5 * z) * z2) \
+        + (SIN_S6 + SIN_S7 * z) * (z2 * z2)
+    p = SIN_S0 + z * (SIN_S1 + z * p)   # Horner for the last two terms
     y = r + (r * z) * p
     odd = np.float64(kd).view(np.int64) & 1
     return y if odd == 1 else -y
 
 
 def vsincos(x):
-    """(sin(x), cos(x)) with one shared reduction; max error < 1 ulp.
+    """(sin(x), cos(x)) with one shared reduction.
+
+    Max error < 1.6 ulp for |x| <= 1e5 (measured 1.53), < 2.5 ulp for
+    |x| <= 4.2e8 (measured 2.25).
 
     Cheaper than vsin + vcos when both are needed (gradients of sin/cos).
     Reduction modulo pi/2 (fdlibm-style quadrants): n = round(2x/pi),
@@ -395,22 +398,16 @@ def vsincos(x):
     r = r - n * (0.5 * PI_5)
     r = 0.0 if abs(r) > 1.0 else r   # only for |x| > 2**51: keep it bounded
     z = r * r
-    p = SC_S5
-    p = SC_S4 + z * p
-    p = SC_S3 + z * p
-    p = SC_S2 + z * p
-    p = SC_S1 + z * p
-    p = SC_S0 + z * p
+    z2 = z * z
+    z4 = z2 * z2
+    p = ((SC_S0 + SC_S1 * z) + (SC_S2 + SC_S3 * z) * z2) \
+        + (SC_S4 + SC_S5 * z) * z4
     s = r + (r * z) * p
-    q = SC_C5
-    q = SC_C4 + z * q
-    q = SC_C3 + z * q
-    q = SC_C2 + z * q
-    q = SC_C1 + z * q
-    q = SC_C0 + z * q
+    q = ((SC_C0 + SC_C1 * z) + (SC_C2 + SC_C3 * z) * z2) \
+        + (SC_C4 + SC_C5 * z) * z4
     hz = 0.5 * z
     w = 1.0 - hz
-    c = w + (((1.0 - w) - hz) + (z * z) * q)
+    c = w + (((1.0 - w) - hz) + z2 * q)
     quad = np.float64(kd).view(np.int64) & 3
     odd = (quad & 1) == 1
     sin_x = c if odd else s
@@ -422,7 +419,7 @@ def vsincos(x):
 
 
 def vtanh(x):
-    """tanh(x), max error < 2 ulp.
+    """tanh(x), max error < 2.5 ulp (measured 2.30; glibc's tanh: 2.14).
 
     tanh(|x|) = u / (u + 2) with u = expm1(2|x|) >= 0 (no cancellation:
     relative error <= err(u) + 2 roundings); |x| is clamped to 22, where
@@ -436,7 +433,7 @@ def vtanh(x):
 
 
 def vsigmoid(x):
-    """Logistic sigmoid 1/(1 + exp(-x)), max error < 2 ulp.
+    """Logistic sigmoid 1/(1 + exp(-x)), max error < 2.5 ulp (measured 1.96).
 
     t = exp(-|x|) in (0, 1]; sigmoid = 1/(1+t) for x >= 0, t/(1+t) for x < 0
     (so sigmoid(-740) is the correct subnormal, not 0).
@@ -449,7 +446,8 @@ def vsigmoid(x):
 def vsoftplus(x):
     """softplus(x) = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)).
 
-    Max error < 2 ulp, never overflows; softplus(-inf) = 0, (+inf) = inf.
+    Max error < 2 ulp (measured 1.65), never overflows; softplus(-inf) = 0,
+    softplus(+inf) = inf.
     """
     t = vexp(-abs(x))
     base = 0.0 if x < 0.0 else x
@@ -600,7 +598,8 @@ def _derive_constants():
     # log: P(z) = (2 atanh(s) - 2 s)/(s z), weight z (error of s*z*P)
     smax = (mp.sqrt(2) - 1) / (mp.sqrt(2) + 1) * (1 + mp.mpf(2) ** -30)
     p, _ = _remez(mp, lambda z: series_or(
-        lambda t: (2 * mp.atanh(mp.sqrt(t)) - 2 * mp.sqrt(t)) / (mp.sqrt(t) * t),
+        lambda t: (2 * mp.atanh(mp.sqrt(t)) - 2 * mp.sqrt(t))
+        / (mp.sqrt(t) * t),
         lambda t: mp.fsum(2 * t ** k / (2 * k + 3) for k in range(8)), z),
         lambda z: z, 0, smax ** 2, 6)
     for i, v in enumerate(p):
