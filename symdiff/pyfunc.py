@@ -305,13 +305,12 @@ def _with_shims(f):
     """A copy of ``f`` whose globals see the math shim and tracer-aware max/min/pow."""
     shim = _MathShim()
     scope = dict(f.__globals__)
+    by_identity = {id(getattr(math, n)): n for n in _MATH}
     for name, value in f.__globals__.items():
         if value is math:
             scope[name] = shim
-        elif getattr(value, "__module__", None) == "math" or (
-                isinstance(value, types.BuiltinFunctionType) and getattr(math, name, None) is value):
-            if name in _MATH and getattr(math, name, None) is value:
-                scope[name] = getattr(shim, name)
+        elif id(value) in by_identity and getattr(math, by_identity[id(value)]) is value:
+            scope[name] = getattr(shim, by_identity[id(value)])   # from math import exp [as e]
     for name, fn in _BUILTINS.items():
         if name not in scope:
             scope[name] = fn
