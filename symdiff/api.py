@@ -6,9 +6,9 @@ kernels on first use (``codegen`` is imported lazily, so ``import symdiff`` stay
 the math layer never imports Numba).
 """
 import math
+import sys
 
 import numpy as np
-import sympy
 
 from .errors import FormulaError
 from .graph import Graph
@@ -21,7 +21,8 @@ def differentiate(formula, wrt=None):
 
     ``wrt``: input names (a list, or a comma-separated string); ``None`` means all inputs.
     """
-    if isinstance(formula, sympy.Basic):
+    sympy = sys.modules.get("sympy")   # a SymPy expression means SymPy is already imported
+    if sympy is not None and isinstance(formula, sympy.Basic):
         if not isinstance(formula, sympy.Expr):
             raise FormulaError(f"expected a sympy.Expr, got {type(formula).__name__}")
         graph, root = Graph.from_sympy(formula)

@@ -134,7 +134,9 @@ class Ex:
         return {e.args[0] for e in self.walk() if e.op == "call"}
 
     def count_ops(self):
-        return sum(1 for e in self.walk() if e.op not in ("var", "num"))
+        """Operations in the expression. A select counts once with its comparison, as a
+        forward ``maximum(a, b)`` or ``relu(x)`` call (a compare and a select) counts once."""
+        return sum(1 for e in self.walk() if e.op not in ("var", "num", "gt", "ge", "lt", "le"))
 
     def substitute(self, mapping):
         """Replace variables by name with expressions, re-simplifying arithmetic

@@ -15,40 +15,50 @@ their FIRST argument: ``max(a, b)`` with ``a == b`` gives ``da = g, db = 0``.
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+import functools
+
 import numpy as np
-import sympy
 
 from .expr import call, where
 
 
+class _LazySympy:
+    """SymPy, imported on first use: parsing and printing text never needs it."""
+
+    def __getattr__(self, name):
+        import sympy as module
+        return getattr(module, name)
+
+
+sympy = _LazySympy()
+
+
 # -- SymPy forms of the functions SymPy does not have ------------------------------------
-class sigmoid(sympy.Function):
-    """Logistic function 1/(1 + exp(-x))."""
-    nargs = 1
+@functools.lru_cache(maxsize=None)
+def custom_sympy():
+    """SymPy Function classes for sigmoid, softplus and relu, with their definitions."""
+    import sympy as sp
 
+    def make(name, doc, definition):
+        cls = type(name, (sp.Function,), {"__doc__": doc, "nargs": 1})
+        return cls, definition
 
-class softplus(sympy.Function):
-    """log(1 + exp(x))."""
-    nargs = 1
-
-
-class relu(sympy.Function):
-    """max(x, 0)."""
-    nargs = 1
-
-
-DEFINITIONS = {  # plain SymPy definitions, for independent references (tests, stats)
-    sigmoid: lambda x: 1 / (1 + sympy.exp(-x)),
-    softplus: lambda x: sympy.log(1 + sympy.exp(x)),
-    relu: lambda x: sympy.Max(x, 0),
-}
+    return {
+        "sigmoid": make("sigmoid", "Logistic function 1/(1 + exp(-x)).", lambda x: 1 / (1 + sp.exp(-x))),
+        "softplus": make("softplus", "log(1 + exp(x)).", lambda x: sp.log(1 + sp.exp(x))),
+        "relu": make("relu", "max(x, 0).", lambda x: sp.Max(x, 0)),
+    }
 
 
 def expand_definitions(expr):
     """Rewrite sigmoid/softplus/relu in terms of SymPy's own functions."""
-    for cls, definition in DEFINITIONS.items():
+    for cls, definition in custom_sympy().values():
         expr = expr.replace(cls, definition)
     return expr
+
+
+def _custom(name):
+    return lambda x: custom_sympy()[name][0](x)
 
 
 # -- NumPy evaluation (float64, NumPy semantics: inf/nan, never an exception) ----------
@@ -134,33 +144,33 @@ _op("neg", 1, lambda g, y, a: (-g,), "neg: -gradient",
 
 # Elementary functions
 _op("exp", 1, lambda g, y, x: (y * g,), "exp: y",
-    "np.exp({0})", sympy.exp, np.exp)
+    "np.exp({0})", lambda x: sympy.exp(x), np.exp)
 _op("log", 1, lambda g, y, x: (g / x,), "log: 1/x",
-    "np.log({0})", sympy.log, np.log)
+    "np.log({0})", lambda x: sympy.log(x), np.log)
 _op("sqrt", 1, lambda g, y, x: (g / (2 * y),), "sqrt: 1/(2*y)",
-    "np.sqrt({0})", sympy.sqrt, np.sqrt)
+    "np.sqrt({0})", lambda x: sympy.sqrt(x), np.sqrt)
 _op("sin", 1, lambda g, y, x: (call("cos", x) * g,), "sin: cos(x)",
-    "np.sin({0})", sympy.sin, np.sin)
+    "np.sin({0})", lambda x: sympy.sin(x), np.sin)
 _op("cos", 1, lambda g, y, x: (-(call("sin", x) * g),), "cos: -sin(x)",
-    "np.cos({0})", sympy.cos, np.cos)
+    "np.cos({0})", lambda x: sympy.cos(x), np.cos)
 _op("tan", 1, lambda g, y, x: ((1 + y * y) * g,), "tan: 1 + y*y",
-    "np.tan({0})", sympy.tan, np.tan)
+    "np.tan({0})", lambda x: sympy.tan(x), np.tan)
 _op("sinh", 1, lambda g, y, x: (call("cosh", x) * g,), "sinh: cosh(x)",
-    "np.sinh({0})", sympy.sinh, np.sinh)
+    "np.sinh({0})", lambda x: sympy.sinh(x), np.sinh)
 _op("cosh", 1, lambda g, y, x: (call("sinh", x) * g,), "cosh: sinh(x)",
-    "np.cosh({0})", sympy.cosh, np.cosh)
+    "np.cosh({0})", lambda x: sympy.cosh(x), np.cosh)
 _op("tanh", 1, lambda g, y, x: ((1 - y * y) * g,), "tanh: 1 - y*y",
-    "np.tanh({0})", sympy.tanh, np.tanh)
+    "np.tanh({0})", lambda x: sympy.tanh(x), np.tanh)
 _op("sigmoid", 1, lambda g, y, x: (y * (1 - y) * g,), "sigmoid: y*(1 - y)",
-    "sigmoid({0})", sigmoid, _np_sigmoid, helper="sigmoid")
+    "sigmoid({0})", _custom("sigmoid"), _np_sigmoid, helper="sigmoid")
 _op("softplus", 1, lambda g, y, x: (call("sigmoid", x) * g,), "softplus: sigmoid(x)",
-    "softplus({0})", softplus, _np_softplus, helper="softplus")
+    "softplus({0})", _custom("softplus"), _np_softplus, helper="softplus")
 _op("relu", 1, lambda g, y, x: (where(x > 0, g, 0.0),), "relu: 1 if x > 0 else 0",
-    "relu({0})", relu, lambda x: np.where(x <= 0, 0.0, x), helper="relu")
+    "relu({0})", _custom("relu"), lambda x: np.where(x <= 0, 0.0, x), helper="relu")
 _op("abs", 1, lambda g, y, x: (call("sign", x) * g,), "abs: sign(x), 0 at 0",
-    "abs({0})", sympy.Abs, np.abs)
+    "abs({0})", lambda x: sympy.Abs(x), np.abs)
 _op("sign", 1, lambda g, y, x: (None,), "sign: flat",
-    "np.sign({0})", sympy.sign, np.sign)
+    "np.sign({0})", lambda x: sympy.sign(x), np.sign)
 _op("max", 2, lambda g, y, a, b: (where(a >= b, g, 0.0), where(a >= b, 0.0, g)),
     ("max: to a if a >= b (a tie goes to a)", "max: to b if b > a"), "maximum({0}, {1})",
     lambda a, b: sympy.Max(a, b), _np_max, helper="maximum")

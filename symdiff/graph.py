@@ -12,10 +12,9 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import sympy
 
 from .errors import FormulaError
-from .functions import OPS, CONSTANTS, FUNCTIONS, expand_definitions
+from .functions import OPS, CONSTANTS, FUNCTIONS, custom_sympy, expand_definitions, sympy
 
 _MAX_EXACT_INT = 2 ** 53
 
@@ -75,8 +74,9 @@ class Graph:
             node.names.append(name)
 
     # -- SymPy views -------------------------------------------------------------------
-    def node_sympy(self, node_id, symbol=lambda i: sympy.Symbol(f"n{i}")):
+    def node_sympy(self, node_id, symbol=None):
         """The node as a shallow SymPy expression over one symbol per operand."""
+        symbol = symbol or (lambda i: sympy.Symbol(f"n{i}"))
         node = self.nodes[node_id]
         if node.op == "input":
             return sympy.Symbol(node.text)
@@ -101,6 +101,7 @@ class Graph:
     @classmethod
     def from_sympy(cls, expr):
         """Build a graph from a SymPy expression, iteratively. Returns (graph, root)."""
+        import sympy
         g = cls()
         done = {}
         stack = [(expr, False)]
@@ -154,14 +155,17 @@ def _fold(op, values):
         return float(OPS[op].numpy(*(np.float64(v) for v in values)))
 
 
-_SYMPY_FUNCS = {sympy.exp: "exp", sympy.log: "log", sympy.sin: "sin", sympy.cos: "cos",
-                sympy.tan: "tan", sympy.sinh: "sinh", sympy.cosh: "cosh",
-                sympy.tanh: "tanh", sympy.Abs: "abs", sympy.sign: "sign",
-                sympy.Max: "max", sympy.Min: "min"}
-_SYMPY_FUNCS.update({OPS[n].sympy: n for n in ("sigmoid", "softplus", "relu")})
+def _sympy_funcs():
+    import sympy as sp
+    table = {sp.exp: "exp", sp.log: "log", sp.sin: "sin", sp.cos: "cos", sp.tan: "tan",
+             sp.sinh: "sinh", sp.cosh: "cosh", sp.tanh: "tanh", sp.Abs: "abs",
+             sp.sign: "sign", sp.Max: "max", sp.Min: "min"}
+    table.update({cls: name for name, (cls, _) in custom_sympy().items()})
+    return table
 
 
 def _sympy_node(g, e, done):
+    import sympy
     if isinstance(e, sympy.Symbol):
         _check_name(e.name)
         return g.input(e.name)
@@ -195,7 +199,7 @@ def _sympy_node(g, e, done):
             return g.apply("sqrt", (base,))
         expo = done[exp] if exp in done else _sympy_node(g, exp, done)
         return g.apply("pow", (base, expo))
-    name = _SYMPY_FUNCS.get(e.func)
+    name = _sympy_funcs().get(e.func)
     if name is None:
         raise FormulaError(f"SymPy expression uses {e.func}, which symdiff does not support",
                            hint="supported functions: " + ", ".join(sorted(FUNCTIONS)))

@@ -11,6 +11,7 @@ Its gradient then goes straight to its operands (``da = x*dq``), as in the "Beco
 Backprop Ninja" code of the Hacker's guide.
 """
 from dataclasses import dataclass
+from itertools import chain, count
 
 from .errors import FormulaError
 from .expr import Ex, var, num
@@ -103,11 +104,11 @@ def reverse(graph, root, text, wrt=None, output_name=None, taken=()):
     out_name = output_name if output_name and nodes[root].op != "input" else None
 
     def fresh(candidates):
+        """The first candidate not taken yet (candidates is a lazy, endless iterable)."""
         for c in candidates:
             if c not in taken:
                 taken.add(c)
                 return c
-        raise AssertionError("unreachable")
 
     temp = 0
     for i in lines_of:
@@ -115,7 +116,7 @@ def reverse(graph, root, text, wrt=None, output_name=None, taken=()):
         if node.names:
             name[i] = node.names[0]
         elif i == root:
-            name[i] = out_name or fresh(["f", "out", "value"] + [f"f_{k}" for k in range(1, 10 ** 6)])
+            name[i] = out_name or fresh(chain(["f", "out", "value"], (f"f_{k}" for k in count(1))))
         else:
             temp += 1
             while f"t{temp}" in taken:
@@ -124,8 +125,8 @@ def reverse(graph, root, text, wrt=None, output_name=None, taken=()):
     grad_name = {}
     for i in [graph.inputs[n] for n in inputs] + lines_of:
         v = name[i]
-        grad_name[i] = fresh([p + v for p in ("d", "d_", "d__", "grad_", "grad__")]
-                             + [f"d{k}_{v}" for k in range(1, 10 ** 6)])
+        grad_name[i] = fresh(chain((p + v for p in ("d", "d_", "d__", "grad_")),
+                                   (f"d{k}_{v}" for k in count(1))))
 
     # -- forward ------------------------------------------------------------------------------
     def ex_of(i):

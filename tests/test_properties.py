@@ -1,0 +1,133 @@
+"""Random expression trees: symdiff's gradient against sympy.diff of the whole formula
+and against central finite differences. The generated source runs as plain Python here;
+test_kernels.py compiles a sample with Numba."""
+import math
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given, strategies as st, assume
+
+import symdiff
+from symdiff.functions import expand_definitions
+
+NAMES = ["x", "y", "z"]
+SYMS = {n: sympy.Symbol(n, real=True) for n in NAMES}
+
+# (text template, sympy builder); domains kept valid by construction where needed
+UNARY = [
+    ("exp({})", sympy.exp), ("sin({})", sympy.sin), ("cos({})", sympy.cos),
+    ("tanh({})", sympy.tanh), ("sigmoid({})", lambda a: 1 / (1 + sympy.exp(-a))),
+    ("softplus({})", lambda a: sympy.log(1 + sympy.exp(a))),
+    ("log(1 + ({})**2)", lambda a: sympy.log(1 + a ** 2)),
+    ("sqrt(2 + sin({}))", lambda a: sympy.sqrt(2 + sympy.sin(a))),
+    ("sinh({})", sympy.sinh), ("cosh({})", sympy.cosh),
+    ("-({})", lambda a: -a), ("({})**2", lambda a: a ** 2), ("({})**3", lambda a: a ** 3),
+    ("abs({})", sympy.Abs), ("relu({})", lambda a: sympy.Max(a, 0)),
+]
+BINARY = [
+    ("({}) + ({})", lambda a, b: a + b), ("({}) - ({})", lambda a, b: a - b),
+    ("({})*({})", lambda a, b: a * b), ("({})/(1.5 + ({})**2)", lambda a, b: a / (sympy.Float(1.5) + b ** 2)),
+    ("max({}, {})", sympy.Max), ("min({}, {})", sympy.Min),
+]
+
+leaves = st.sampled_from([(n, SYMS[n]) for n in NAMES] * 3 + [
+    ("2", sympy.Integer(2)), ("0.5", sympy.Float(0.5)), ("3", sympy.Integer(3))])
+
+
+def _extend(children):
+    unary = st.tuples(st.sampled_from(UNARY), children).map(
+        lambda t: (t[0][0].format(t[1][0]), t[0][1](t[1][1])))
+    binary = st.tuples(st.sampled_from(BINARY), children, children).map(
+        lambda t: (t[0][0].format(t[1][0], t[2][0]), t[0][1](t[1][1], t[2][1])))
+    return unary | binary
+
+
+expressions = st.recursive(leaves, _extend, max_leaves=12)
+points = st.tuples(*[st.floats(-1.5, 1.5, allow_nan=False) for _ in NAMES])
+
+
+def _at(expr, point):
+    return float(expr.evalf(30, subs={SYMS[n]: v for n, v in zip(NAMES, point)}))
+
+
+def _value_and_grad(d, point):
+    env = dict(zip(NAMES, point))
+    result = d.python.value_and_grad(*(env[k] for k in d.inputs))
+    return float(result[0]), dict(zip(d.wrt, map(float, result[1:])))
+
+
+def _away_from_kinks(text, expr, point):
+    """Kinks (abs, relu, max, min) have no derivative exactly at the kink; stay clear."""
+    kinks = [a for a in sympy.preorder_traversal(expr) if isinstance(a, (sympy.Abs, sympy.Max, sympy.Min))]
+    for k in kinks:
+        parts = k.args if not isinstance(k, sympy.Abs) else (k.args[0], sympy.Integer(0))
+        gap = _at(parts[0] - parts[1], point) if len(parts) == 2 else 1.0
+        if abs(gap) < 1e-6:
+            return False
+    return True
+
+
+@given(expressions, points)
+def test_gradient_matches_sympy_diff(pair, point):
+    text, expr = pair
+    assume(expr.free_symbols)
+    assume(sympy.count_ops(expr) < 400)
+    assume(_away_from_kinks(text, expr, point))
+    d = symdiff.differentiate(text)
+    value, grad = _value_and_grad(d, point)
+    want = _at(expr, point)
+    assume(math.isfinite(want) and abs(want) < 1e12)
+    assert value == pytest.approx(want, rel=1e-9, abs=1e-12)
+    for name in d.wrt:
+        g = _at(sympy.diff(expr, SYMS[name]), point)
+        assume(math.isfinite(g) and abs(g) < 1e12)
+        assert grad[name] == pytest.approx(g, rel=1e-7, abs=1e-9), name
+
+
+@given(expressions, points)
+def test_gradient_matches_finite_differences(pair, point):
+    text, expr = pair
+    assume(expr.free_symbols)
+    assume(_away_from_kinks(text, expr, point))
+    d = symdiff.differentiate(text)
+    value, grad = _value_and_grad(d, point)
+    assume(math.isfinite(value) and abs(value) < 1e6)
+    env = dict(zip(NAMES, point))
+    for name in d.wrt:
+        h = 1e-6
+        up, down = dict(env), dict(env)
+        up[name] += h
+        down[name] -= h
+        f = lambda e: float(d.python.value(*(e[k] for k in d.inputs)))
+        assume(_away_from_kinks(text, expr, [up[n] for n in NAMES]))
+        assume(_away_from_kinks(text, expr, [down[n] for n in NAMES]))
+        numeric = (f(up) - f(down)) / (2 * h)
+        assume(math.isfinite(numeric) and abs(grad[name]) < 1e6)
+        assert grad[name] == pytest.approx(numeric, rel=1e-4, abs=1e-5), name
+
+
+@given(expressions)
+def test_gradient_code_stays_within_three_times_the_forward_graph(pair):
+    text, _ = pair
+    d = symdiff.differentiate(text)
+    forward_graph = sum(1 for n in d.graph.nodes if n.op not in ("input", "const"))
+    assert d.program.backward_ops() <= 3 * max(forward_graph, 1) + 1
+
+
+@given(expressions)
+def test_same_formula_same_bytes(pair):
+    text, _ = pair
+    assert symdiff.differentiate(text).source == symdiff.differentiate(text).source
+
+
+@given(expressions)
+def test_sympy_input_agrees_with_text_input(pair):
+    text, expr = pair
+    assume(expr.free_symbols)
+    d_text, d_sym = symdiff.differentiate(text), symdiff.differentiate(expr)
+    point = [0.3, -0.7, 1.1]
+    env = dict(zip(NAMES, point))
+    v1 = d_text.python.value(*(env[k] for k in d_text.inputs))
+    v2 = d_sym.python.value(*(env[k] for k in d_sym.inputs))
+    assert float(v1) == pytest.approx(float(v2), rel=1e-9, abs=1e-12, nan_ok=True)
