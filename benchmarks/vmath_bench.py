@@ -1,6 +1,7 @@
 """Benchmark codegen.vmath against math.* inside Numba loops (one thread).
 
     python benchmarks/vmath_bench.py [--n 1000000] [--repeat 15] [--asm]
+    NUMBA_CPU_NAME=haswell python benchmarks/vmath_bench.py   # AVX2 only
 
 For every function, times ``for i: out[i] = f(x[i])`` over N float64 compiled
 with ``numba.njit(error_model="numpy", fastmath=False)``, once with the
@@ -51,12 +52,17 @@ def _sum_sincos(sincos):
 
 
 def best_time(fn, *args, repeat=15):
+    """Best of `repeat` runs, in CPU seconds of this process.
+
+    CPU time rather than wall time: everything here runs on one thread, and
+    CPU time is far less disturbed by other processes sharing the machine.
+    """
     fn(*args)                                    # compile + warm up
     ts = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         fn(*args)
-        ts.append(time.perf_counter() - t0)
+        ts.append(time.process_time() - t0)
     return min(ts)
 
 
@@ -153,10 +159,11 @@ def main(argv=None):
     m_sc = numba.njit(lambda x: math.sin(x) + math.cos(x))
     v_sc = {"base": _sum_sincos(vm.vsincos), "contract": _sum_sincos(vmc.vsincos)}
     print(f"numba {numba.__version__}, numpy {np.__version__}, N={n}, "
-          f"1 thread, best of {args.repeat}")
+          f"1 thread, best of {args.repeat} (CPU time)")
     try:
         import llvmlite.binding as llb
-        print("host CPU (LLVM):", llb.get_host_cpu_name())
+        print("host CPU (LLVM):", llb.get_host_cpu_name(),
+              "| numba target:", numba.config.CPU_NAME or "host")
     except Exception:                                      # pragma: no cover
         pass
     print()

@@ -270,7 +270,7 @@ def test_contract_and_plain_njit_variants():
     vmc = vmath.jit_namespace(numba.njit, error_model="numpy",
                               fastmath={"contract"})
     x = RNG.uniform(-20, 20, 2000)
-    for name in ("vexp", "vsin", "vtanh"):
+    for name in ("vexp", "vtanh"):
         got = np.array([getattr(vmc, name)(v) for v in x])
         ref = np.array([getattr(vmath, name)(v) for v in x])
         assert ulp_error(got, ref).max() <= 2, name
