@@ -36,19 +36,22 @@ def _fresh(base, used):
 
 
 def _loop_source(program, mask, kind, loop):
-    """Elementwise loop over the inputs flagged in mask (others are scalars)."""
-    used = set(program.inputs) | set(program.grads) | {program.output}
-    i, out = _fresh("i", used), _fresh("out", used)
-    n_out = 1 + len(program.grads) if kind == "grad" else 1
-    results = [_fresh(f"r{k}", used) for k in range(n_out)]
+    """Elementwise loop over the inputs flagged in mask (others are scalars). One output
+    array per result: separate arrays stay below the allocator's mmap threshold, so they
+    are reused between calls instead of page-faulting fresh memory each time."""
+    used = set(program.inputs)
+    i = _fresh("i", used)
+    names = [program.output] + (list(program.grads) if kind == "grad" else [])
+    results = [_fresh(r, used) for r in names]
+    outs = [_fresh(f"{r}_out", used) for r in names]
     args = ", ".join(f"{x}[{i}]" if is_array else x for x, is_array in zip(program.inputs, mask))
     call = "value_and_grad" if kind == "grad" else "value"
     rng = "prange" if loop == "ploop" else "range"
-    lines = [f"def {kind}_{loop}({', '.join(program.inputs)}, {out}):",
-             f'    """{call} at every point: {out}[k, {i}] is result k at point {i}."""',
-             f"    for {i} in {rng}({out}.shape[1]):",
-             f"        {', '.join(results)}{',' if n_out == 1 else ''} = {call}({args})"]
-    lines += [f"        {out}[{k}, {i}] = {r}" for k, r in enumerate(results)]
+    lines = [f"def {kind}_{loop}({', '.join(list(program.inputs) + outs)}):",
+             f'    """{call} at every point {i}; results go to {", ".join(outs)}."""',
+             f"    for {i} in {rng}({outs[0]}.shape[0]):",
+             f"        {', '.join(results)} = {call}({args})"]
+    lines += [f"        {o}[{i}] = {r}" for o, r in zip(outs, results)]
     return "\n".join(lines) + "\n"
 
 
@@ -139,10 +142,11 @@ class Kernels:
     def scalar(self, *args, grad=True):
         return self.get()("value_and_grad" if grad else "value", *args)
 
-    def arrays(self, mask, args, out, grad=True, parallel=None):
+    def arrays(self, mask, args, outs, grad=True, parallel=None):
+        """Run the loop for ``mask`` over ``args``, writing one 1-D array per result."""
         import numba
         if parallel is None:
-            parallel = out.shape[1] >= PARALLEL_MIN and numba.get_num_threads() > 1
+            parallel = outs[0].shape[0] >= PARALLEL_MIN and numba.get_num_threads() > 1
         name = ("grad" if grad else "value") + ("_ploop" if parallel else "_loop")
-        self.get(mask)(name, *args, out)
-        return out
+        self.get(mask)(name, *args, *outs)
+        return outs

@@ -150,12 +150,12 @@ class Derivative(InspectMixin):
                 mask.append(True)
                 flat = a if a.shape == shape else np.broadcast_to(a, shape)
                 args.append(np.ascontiguousarray(flat).reshape(size))
-        out = np.empty((n_out, size))
+        outs = [np.empty(size) for _ in range(n_out)]
         if size:
-            self.kernels.arrays(tuple(mask), args, out, grad=grad)
+            self.kernels.arrays(tuple(mask), args, outs, grad=grad)
         if not grad:
-            return out[0].reshape(shape)
-        return out[0].reshape(shape), {w: out[k + 1].reshape(shape) for k, w in enumerate(self.wrt)}
+            return outs[0].reshape(shape)
+        return outs[0].reshape(shape), {w: outs[k + 1].reshape(shape) for k, w in enumerate(self.wrt)}
 
 
 def check(d, /, **point):
