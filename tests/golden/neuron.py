@@ -1,0 +1,28 @@
+import numpy as np
+
+
+def sigmoid(x):
+    """Logistic function, stable for large |x|: one exp of a non-positive number."""
+    z = np.exp(-abs(x))
+    return (1.0 if x >= 0.0 else z)/(1.0 + z)
+
+
+def value_and_grad(a, x, b, y, c):
+    """q = a*x + b*y + c
+    f = sigmoid(q)
+
+    Returns f and its gradient (da, dx, db, dy, dc)."""
+    # forward
+    q = a*x + b*y + c
+    f = sigmoid(q)
+    # backward
+    df = 1.0                              # seed: df/df = 1
+    # f = sigmoid(q)
+    dq = f*(1 - f)*df                     # sigmoid: y*(1 - y)
+    # q = a*x + b*y + c
+    da = x*dq                             # mul: times the other factor
+    dx = a*dq                             # mul: times the other factor
+    db = y*dq                             # mul: times the other factor
+    dy = b*dq                             # mul: times the other factor
+    dc = dq                               # add: gradient passes through
+    return f, da, dx, db, dy, dc

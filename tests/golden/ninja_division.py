@@ -1,0 +1,23 @@
+import numpy as np
+
+
+def value_and_grad(a, b, c, d):
+    """x = (a + b)/(c + d)
+
+    Returns x and its gradient (da, db, dc, dd)."""
+    # forward
+    t1 = a + b
+    t2 = c + d
+    x = t1/t2
+    # backward
+    dx = 1.0                              # seed: dx/dx = 1
+    # x = t1/t2
+    dt1 = dx/t2                           # div: d(a/b)/da = 1/b
+    dt2 = -x/t2*dx                        # div: d(a/b)/db = -y/b
+    # t2 = c + d
+    dc = dt2                              # add: gradient passes through
+    dd = dt2                              # add: gradient passes through
+    # t1 = a + b
+    da = dt1                              # add: gradient passes through
+    db = dt1                              # add: gradient passes through
+    return x, da, db, dc, dd

@@ -1,0 +1,61 @@
+"""The symdiff command line, as a user runs it."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from symdiff.cli import main
+
+
+def test_grad_prints_the_source(capsys):
+    assert main(["grad", "sigmoid(a*x + b*y + c)", "--wrt", "a,b,c"]) == 0
+    out = capsys.readouterr().out
+    assert "def value_and_grad(a, x, b, y, c):" in out
+    assert "da = x*dt1" in out and "dx =" not in out          # only the wrt gradients
+
+
+def test_grad_at_a_point_with_check(capsys):
+    assert main(["grad", "sigmoid(a*x + b*y + c)", "--at", "a=1,b=2,c=-3,x=-1,y=3", "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "df/da = -0.1049935854035066" in out
+    assert "gradient check" in out and "OK" in out
+    for name in "abcxy":
+        assert f"\n  {name} " in out
+
+
+def test_grad_writes_a_file(tmp_path, capsys):
+    target = tmp_path / "neuron_grad.py"
+    assert main(["grad", "tanh(w*x + b)", "-o", str(target)]) == 0
+    assert "def value_and_grad(w, x, b):" in target.read_text()
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["grad", "sigmod(x)"], "unknown function 'sigmod'"),
+    (["grad", "x*y", "--wrt", "z"], "'z' is not an input"),
+    (["grad", "x*y", "--at", "x=1"], "missing input 'y'"),
+    (["grad", "x*y", "--at", "x=one,y=2"], "not a number"),
+    (["grad", "x*y", "--check"], "--check needs a point"),
+])
+def test_bad_input_exits_2_with_one_line(argv, words, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert words in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_debug_shows_the_traceback():
+    from symdiff import FormulaError
+    with pytest.raises(FormulaError):
+        main(["--debug", "grad", "sigmod(x)"])
+
+
+def test_installed_console_script():
+    exe = shutil.which("symdiff")
+    cmd = [exe] if exe else [sys.executable, "-m", "symdiff"]
+    done = subprocess.run(cmd + ["grad", "(x + y)*z", "--at", "x=-2,y=5,z=-4"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1:] == ["df/dx = -4.0", "df/dy = -4.0", "df/dz = 3.0"]
+    bad = subprocess.run(cmd + ["grad", "x +"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
