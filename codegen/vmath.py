@@ -14,7 +14,8 @@ on ``ymm``/``zmm`` registers), which is what makes fused gradient kernels fast.
 They are *also* ordinary Python functions: called on Python floats they give
 bit-for-bit the same results as the compiled versions (compiled without
 ``fastmath``), and they never raise (no ``OverflowError``/``ZeroDivisionError``
-for any float input, including inf and nan).  Compiling with
+for any float input, including inf and nan; ints and numpy scalars are
+converted with ``float(x)`` first, a no-op under Numba).  Compiling with
 ``fastmath={"contract"}`` (FMA contraction) changes results by at most 2 ulp
 (measured; the accuracy bounds below hold for both).
 
@@ -180,6 +181,7 @@ def vexp(x):
     gradual subnormals / 0 with a single final rounding.  x is clamped to
     [-1000, 1000] first (exp is already inf/0 there), nan propagates.
     """
+    x = float(x)                     # no-op under Numba; tames numpy scalars
     x = 1000.0 if x > 1000.0 else x
     x = -1000.0 if x < -1000.0 else x
     kd = x * INV_LN2 + SHIFT
@@ -215,6 +217,7 @@ def vexpm1(x):
     [-45, 710] (expm1 is -1 / inf there).  |x| < 2**-60 returns x itself
     (keeps -0.0 and subnormals exact).
     """
+    x = float(x)                     # no-op under Numba; tames numpy scalars
     t = 710.0 if x > 710.0 else x
     t = -45.0 if t < -45.0 else t
     kd = t * INV_LN2 + SHIFT
@@ -255,6 +258,7 @@ def vlog(x):
     in z = s**2).  Subnormal x are first scaled by 2**54.  Edges as NumPy:
     log(0) = -inf, log(x<0) = nan, log(inf) = inf, log(nan) = nan.
     """
+    x = float(x)                     # no-op under Numba; tames numpy scalars
     a = abs(x)
     tiny = a < 2.2250738585072014e-308
     a = a * TWO54 if tiny else a
@@ -284,6 +288,7 @@ def vlog1p(x):
     exactly).  |x| < 2**-60 returns x itself.  Edges: log1p(-1) = -inf,
     x < -1 -> nan, inf -> inf, nan -> nan.
     """
+    x = float(x)                     # no-op under Numba; tames numpy scalars
     u = 1.0 + x
     bb = u - 1.0
     c = (1.0 - (u - bb)) + (x - bb)
@@ -327,6 +332,7 @@ def vsin(x):
     is a meaningless value in [-1, 1] (no Payne-Hanek reduction).  sin(+-inf)
     and sin(nan) are nan.  |x| < 2**-27 returns x (exact; keeps -0.0).
     """
+    x = float(x)                     # no-op under Numba; tames numpy scalars
     kd = x * INV_PI + SHIFT
     n = kd - SHIFT
     r = x - n * PI_1
@@ -356,6 +362,7 @@ def vcos(x):
     polynomial; r is accurate near the zeros of cos.  Same large-|x|
     behaviour as vsin.  cos(+-inf) and cos(nan) are nan.
     """
+    x = float(x)                     # no-op under Numba; tames numpy scalars
     kd = (x * INV_PI - 0.5) + SHIFT
     h = (kd - SHIFT) + 0.5
     r = x - h * PI_1
@@ -389,6 +396,7 @@ def vsincos(x):
     z = r*r; the quadrant n mod 4 selects and negates.  Same |x| bound and
     large-|x| behaviour as :func:`vsin` (accurate for |x| <= 4.2e8).
     """
+    x = float(x)                     # no-op under Numba; tames numpy scalars
     kd = x * TWO_OVER_PI + SHIFT
     n = kd - SHIFT
     r = x - n * (0.5 * PI_1)
@@ -426,6 +434,7 @@ def vtanh(x):
     tanh is 1.0 in double, and the sign is restored with copysign (odd
     function, tanh(-0.0) = -0.0).  tanh(+-inf) = +-1, tanh(nan) = nan.
     """
+    x = float(x)                     # no-op under Numba; tames numpy scalars
     a = abs(x)
     a = 22.0 if a > 22.0 else a
     u = vexpm1(2.0 * a)
@@ -438,6 +447,7 @@ def vsigmoid(x):
     t = exp(-|x|) in (0, 1]; sigmoid = 1/(1+t) for x >= 0, t/(1+t) for x < 0
     (so sigmoid(-740) is the correct subnormal, not 0).
     """
+    x = float(x)                     # no-op under Numba; tames numpy scalars
     t = vexp(-abs(x))
     num = 1.0 if x >= 0.0 else t
     return num / (1.0 + t)
@@ -449,6 +459,7 @@ def vsoftplus(x):
     Max error < 2 ulp (measured 1.65), never overflows; softplus(-inf) = 0,
     softplus(+inf) = inf.
     """
+    x = float(x)                     # no-op under Numba; tames numpy scalars
     t = vexp(-abs(x))
     base = 0.0 if x < 0.0 else x
     return base + vlog1p(t)

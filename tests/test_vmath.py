@@ -248,6 +248,19 @@ def test_plain_python_matches_jit_bitwise(xs):
                     assert _same(a, b), (name, x, a, b)
 
 
+def test_plain_python_numpy_scalars_and_ints_never_raise():
+    xs = [np.float64(v) for v in (0.0, -0.0, 1e-320, 1.0, -1.0, 800.0,
+                                  -800.0, 1e300, -1e300, INF, -INF, NAN)]
+    xs += [0, 1, -1, 10**6, np.int64(-3), np.float32(2.5)]
+    with np.errstate(all="raise"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name in vmath.PUBLIC_FUNCTIONS:
+            for x in xs:
+                y = getattr(vmath, name)(x)
+                assert all(type(v) is float for v in
+                           (y if isinstance(y, tuple) else (y,)))
+
+
 @given(st.floats(min_value=-700.0, max_value=700.0))
 def test_plain_exp_log_roundtrip(x):
     y = vmath.vexp(x)
