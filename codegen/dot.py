@@ -11,6 +11,8 @@ import shutil
 import subprocess
 from collections import Counter, deque
 
+from .printer import number
+
 MAX_NODES = 200          # default: beyond this, the nodes nearest the output and a summary
 RENDER_TIMEOUT = 60.0    # seconds given to the dot program
 FORMATS = ("svg", "png", "pdf", "jpg", "gif", "ps", "eps", "plain", "json")
@@ -51,7 +53,7 @@ class DotGraph:
         if node.op == "input":
             head = node.text
         elif node.op == "const":
-            head = node.text or _num(node.value)
+            head = number(node.value, node.text)
         else:
             op = _OP_LABEL.get(node.op, node.op)
             name = self.output if i == self.root and self.output else (node.names[0] if node.names else None)
@@ -85,7 +87,7 @@ class DotGraph:
                 style = ', shape=plaintext'
             elif i == self.root:
                 style = ', style="filled,bold", fillcolor="#fff4e0"'
-            label = self._label(i) if node.op != "const" else _escape(node.text or _num(node.value))
+            label = self._label(i) if node.op != "const" else _escape(number(node.value, node.text))
             out.append(f'  n{i} [label="{_quote(label)}"{style}];')
         if self.hidden:
             kinds = Counter(nodes[i].op for i in self.hidden)

@@ -39,6 +39,18 @@ DOT_MAX_NODES = 200         # pictures of bigger graphs show the nodes nearest t
 CHEAP_GRADIENT_BOUND = 3    # reverse mode costs at most a small constant times the forward pass
 
 
+def headline(text, limit=90):
+    """A formula or program on one line: statements joined by '; ', a Python function by
+    its ``def`` line; cut at ``limit`` characters."""
+    lines = [l.split("#")[0].strip() for l in text.strip().splitlines()]
+    lines = [l for l in lines if l]
+    if lines and lines[0].startswith(("def ", "async def ")):
+        one = lines[0].rstrip(":")
+    else:
+        one = "; ".join(" ".join(l.split()) for l in lines)
+    return one if len(one) <= limit else one[:limit - 3] + "..."
+
+
 # -- numbers --------------------------------------------------------------------------------
 def fmt(value, digits=2):
     """A number for people: fixed point in a readable range, else scientific."""
@@ -116,8 +128,7 @@ class Trace:
     def format(self, digits=2, arrow="→"):
         p = self.program
         at = ", ".join(f"{k}={v:g}" for k, v in self.point.items())
-        formula = " ".join(p.text.split()) if "\n" not in p.text.strip() else p.text.strip().splitlines()[-1]
-        out = [f"trace of {formula}" + (f"  at {at}" if at else "")]
+        out = [f"trace of {headline(p.text)}" + (f"  at {at}" if at else "")]
         out.append("")
         out.append("forward: each line's value")
         width = min(max((len(s.code) for s in self.forward), default=0), 48)
@@ -244,9 +255,7 @@ class Stats:
         n = self.nodes
         ops = {k: v for k, v in n.items() if k not in ("input", "const")}
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(ops.items(), key=lambda kv: (-kv[1], kv[0])))
-        text = " ".join(p.text.split())
-        text = text if len(text) <= 80 else text[:77] + "..."
-        rows = [f"cost of {text}",
+        rows = [f"cost of {headline(p.text)}",
                 f"  graph     {_count(self.node_count, 'node')}: {_count(n['input'], 'input')}, "
                 f"{_count(n['const'], 'constant')}, {_count(sum(ops.values()), 'operation')}"
                 + (f" ({kinds})" if kinds else ""),
@@ -256,6 +265,9 @@ class Stats:
                 f"  ratio     backward/forward = {self.ratio:.2f}  (cheap-gradient bound: "
                 f"{CHEAP_GRADIENT_BOUND}{'; within' if self.ratio <= CHEAP_GRADIENT_BOUND else '; above'})"]
         s = self.sympy
+        if "skipped" in s:
+            rows.append("  SymPy     comparison skipped (time limit 0)")
+            return "\n".join(rows)
         what = f"  SymPy     diff of the whole formula for {len(p.wrt)} input{'s' if len(p.wrt) != 1 else ''}, then cse: "
         if "ops" in s:
             rel = f", {s['ops'] / self.backward_ops:.1f}x symdiff's backward" if self.backward_ops else ""
@@ -275,7 +287,7 @@ def stats(program, graph, root, time_limit=SYMPY_TIME_LIMIT):
     live = graph.live(root)
     nodes = Counter({"input": 0, "const": 0})
     nodes.update(graph.nodes[i].op for i in live)
-    sympy_result = sympy_size(graph, root, program.wrt, time_limit) if time_limit else {"error": "skipped"}
+    sympy_result = sympy_size(graph, root, program.wrt, time_limit) if time_limit else {"skipped": True}
     return Stats(program, nodes, program.forward_ops(), program.backward_ops(), sympy_result)
 
 
@@ -400,7 +412,7 @@ class InspectMixin:
         if point:
             values = node_values(graph, self.root, point)
             grads = node_grads(graph, self.root, values)
-        return DotGraph(graph, self.root, values, grads, title=self.program.text,
+        return DotGraph(graph, self.root, values, grads, title=headline(self.program.text, 100),
                         output=self.program.output, max_nodes=max_nodes)
 
     def stats(self, time_limit=SYMPY_TIME_LIMIT):
@@ -422,13 +434,13 @@ class InspectMixin:
         from codegen.highlight import html_pre
         p = self.program
         head = (f"<div><b>symdiff.Derivative</b> of <code>{html.escape(p.output)}</code>"
-                f" = <code>{html.escape(' '.join(p.text.split()))}</code>"
+                f" = <code>{html.escape(headline(p.text, 200))}</code>"
                 f" with respect to <code>{html.escape(', '.join(p.wrt))}</code></div>")
         return head + html_pre(self.source)
 
     def _repr_markdown_(self):
         p = self.program
-        return (f"**symdiff.Derivative** of `{p.output}` = `{' '.join(p.text.split())}` "
+        return (f"**symdiff.Derivative** of `{p.output}` = `{headline(p.text, 200)}` "
                 f"with respect to `{', '.join(p.wrt)}`\n\n```python\n{self.source}```\n")
 
     @property
