@@ -157,7 +157,8 @@ def main(argv=None):
         ("sincos", None, (-100.0, 100.0)),   # sin(x) + cos(x) via vsincos
     ]
     m_sc = numba.njit(lambda x: math.sin(x) + math.cos(x))
-    v_sc = {"base": _sum_sincos(vm.vsincos), "contract": _sum_sincos(vmc.vsincos)}
+    v_sc = {"base": _sum_sincos(vm.vsincos),
+            "contract": _sum_sincos(vmc.vsincos)}
     print(f"numba {numba.__version__}, numpy {np.__version__}, N={n}, "
           f"1 thread, best of {args.repeat} (CPU time)")
     try:
