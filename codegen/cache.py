@@ -165,4 +165,6 @@ def load_plain(source):
     spec = importlib.util.spec_from_file_location(f"symdiff_kernels.{stem}_python", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    from . import vnumpy
+    module.np = vnumpy.plain()
     return module

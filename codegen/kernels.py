@@ -18,7 +18,7 @@ import warnings
 
 from symdiff.functions import HELPERS
 
-from . import cache
+from . import cache, vnumpy
 from .printer import function_source, helpers_used
 
 PARALLEL_MIN = 1 << 17   # points per call before the prange loop is worth its threads
@@ -89,12 +89,15 @@ class Compiled:
         numba = self._numba
         mod = self.module
         mod.prange = numba.prange
+        mod.np = vnumpy.compiled()
         for name in self.names:
             fn = getattr(mod, name)
             fn = getattr(fn, "py_func", fn)
             opts = dict(OPTIONS, cache=cache_on)
             if name.endswith("_ploop"):
                 opts["parallel"] = True
+            elif not name.endswith("_loop"):
+                opts["inline"] = "always"   # a call left in a loop body stops vectorization
             setattr(mod, name, numba.njit(**opts)(fn))
 
     def __call__(self, name, *args):

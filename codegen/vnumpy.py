@@ -1,0 +1,45 @@
+"""The ``np`` that generated kernel modules see.
+
+Generated source calls ``np.exp``, ``np.log``... so a reader sees familiar NumPy. A kernel
+module binds its ``np`` global to a namespace where the transcendental functions are
+``codegen.vmath``'s vectorizable implementations (within about 2 ulp of libm): pip's Numba
+has no SVML, so ``np.exp`` would be a scalar libm call that stops LLVM from vectorizing
+the loop. Everything else is NumPy's own.
+
+The plain-Python run of a module (``Derivative.python``) binds the same Python functions,
+uncompiled, so Numba and plain Python give bit-identical results on the same source.
+"""
+import functools
+import types
+
+import numpy as np
+
+from . import vmath
+
+FAST = {"exp": "vexp", "expm1": "vexpm1", "log": "vlog", "log1p": "vlog1p",
+        "sin": "vsin", "cos": "vcos", "tanh": "vtanh"}
+PASS_THROUGH = ("sqrt", "sinh", "cosh", "tan", "sign", "abs", "pi", "e", "inf", "nan",
+                "float64", "maximum", "minimum")
+
+
+def _namespace(functions, name):
+    module = types.ModuleType(name, __doc__)
+    for attr in PASS_THROUGH:
+        setattr(module, attr, getattr(np, attr))
+    for attr, fast in FAST.items():
+        setattr(module, attr, getattr(functions, fast))
+    return module
+
+
+@functools.lru_cache(maxsize=None)
+def plain():
+    """Namespace for plain-Python runs: vmath's functions as Python."""
+    return _namespace(vmath, "symdiff_np_plain")
+
+
+@functools.lru_cache(maxsize=None)
+def compiled():
+    """Namespace for Numba: vmath's functions compiled and inlined into each kernel."""
+    import numba
+    jitted = vmath.jit_namespace(numba.njit, error_model="numpy", inline="always", cache=True)
+    return _namespace(jitted, "symdiff_np_numba")
