@@ -259,9 +259,9 @@ class Stats:
                 f"  graph     {_count(self.node_count, 'node')}: {_count(n['input'], 'input')}, "
                 f"{_count(n['const'], 'constant')}, {_count(sum(ops.values()), 'operation')}"
                 + (f" ({kinds})" if kinds else ""),
-                f"  forward   {self.forward_lines} lines, {self.forward_ops} ops",
-                f"  backward  {self.backward_lines} lines, {self.backward_ops} ops"
-                f" for {len(p.wrt)} gradient{'s' if len(p.wrt) != 1 else ''}",
+                f"  forward   {_count(self.forward_lines, 'line')}, {_count(self.forward_ops, 'op')}",
+                f"  backward  {_count(self.backward_lines, 'line')}, {_count(self.backward_ops, 'op')}"
+                f" for {_count(len(p.wrt), 'gradient')}",
                 f"  ratio     backward/forward = {self.ratio:.2f}  (cheap-gradient bound: "
                 f"{CHEAP_GRADIENT_BOUND}{'; within' if self.ratio <= CHEAP_GRADIENT_BOUND else '; above'})"]
         s = self.sympy
