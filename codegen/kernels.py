@@ -14,6 +14,7 @@ Numba's default Python error model adds a check that stops vectorization) and
 The same module text runs as plain Python (``prange = range``), which is how the tests
 compare Numba against Python on the very same source.
 """
+import functools
 import warnings
 
 from symdiff.functions import HELPERS
@@ -55,9 +56,26 @@ def _loop_source(program, mask, kind, loop):
     return "\n".join(lines) + "\n"
 
 
+@functools.lru_cache(maxsize=None)
+def build_stamp():
+    """What, besides a module's text, decides its compiled code: symdiff's version, the
+    compile options and the math bound to ``np``. It goes into the module text, so the
+    content hash (and Numba's cache) changes whenever any of them does."""
+    import hashlib
+    import symdiff
+    from . import vmath
+    h = hashlib.sha256()
+    for part in (symdiff.__version__, repr(sorted(OPTIONS.items())), repr(sorted(vnumpy.FAST.items())),
+                 open(vmath.__file__, "rb").read(), open(vnumpy.__file__, "rb").read(),
+                 open(__file__, "rb").read()):
+        h.update(part if isinstance(part, bytes) else part.encode())
+    return h.hexdigest()[:16]
+
+
 def module_source(program, mask=None):
     """The whole kernel module for a program and (optionally) an array mask."""
     parts = ['"""symdiff kernel module (generated; edit the formula, not this file)."""\n'
+             f"# build {build_stamp()}: symdiff version, compile options and math library\n"
              "import numpy as np\n\nprange = range  # numba.prange when compiled\n"]
     parts += [HELPERS[h] + "\n" for h in helpers_used(program)]
     parts.append(function_source(program, "value", with_grad=False))
