@@ -417,11 +417,12 @@ class Trainer:
             y = np.asarray(y, dtype=np.float64)
         except (TypeError, ValueError):
             raise FormulaError("y is not a numeric array") from None
+        shape = y.shape
         if y.ndim == 1 and n_out == 1:
             y = y[:, None]
         if y.shape != (n, n_out):
-            raise FormulaError(f"y has shape {y.shape}; expected ({n}, {n_out})"
-                               + (f" or ({n},)" if n_out == 1 else ""))
+            raise FormulaError(f"y has shape {shape}; expected ({n}, {n_out})"
+                               + (f" or ({n},)" if n_out == 1 else "") + f" for {n} samples of X")
         if not np.all(np.isfinite(y)):
             raise FormulaError("y holds NaN or inf")
         if self.config.loss.name in ("hinge", "logistic") and not np.all(np.abs(y) == 1.0):

@@ -1,0 +1,185 @@
+"""``symdiff mlp``: train a generated MLP trainer on a built-in dataset or a file."""
+import os
+import sys
+
+import numpy as np
+
+from .errors import FormulaError
+
+EXAMPLES = """examples:
+  symdiff mlp --sizes 2,16,16,1 --activation relu --loss hinge --l2 1e-4 \\
+              --lr "1.0 - 0.9*step/steps" --data moons --steps 100 --plot loss.png
+  symdiff mlp --sizes 2,32,3 --activation tanh --loss softmax_ce --data spiral \\
+              --optimizer adam --lr 0.01 --batch-size 32 --steps 2000
+  symdiff mlp --sizes 2,8,1 --data xor --source trainer_source.py   # write the generated code
+  symdiff mlp --sizes 4,16,3 --loss softmax_ce --data iris.csv       # last column: label
+
+data: moons, spiral, xor, circles (generated, no downloads), or a file: .npz with arrays
+X (n, n_in) and y, or .csv with one sample per row and the label/target in the last
+column (a header row is skipped). For hinge and logistic, labels 0/1 become -1/+1."""
+
+
+def register(sub, formatter):
+    p = sub.add_parser("mlp", formatter_class=formatter, help="train a generated MLP trainer",
+                       description="Generate readable training code for a fixed MLP, compile it "
+                                   "with Numba and train it on a dataset.",
+                       epilog=EXAMPLES)
+    p.add_argument("--sizes", required=True, help="layer widths, e.g. 2,16,16,1")
+    p.add_argument("--activation", default="relu", help="hidden activation: tanh, relu, sigmoid, "
+                   "linear or a formula in x (default relu)")
+    p.add_argument("--output-activation", default="linear", help="last layer's activation (default linear)")
+    p.add_argument("--loss", default=None, help="mse, hinge, logistic, softmax_ce or a formula in s "
+                   "and y (default: softmax_ce for several outputs, hinge for one)")
+    p.add_argument("--reduction", default="mean", choices=["mean", "sum"])
+    p.add_argument("--l2", type=float, default=0.0, help="L2 penalty on weights and biases")
+    p.add_argument("--l2-weights-only", action="store_true", help="no L2 on biases")
+    p.add_argument("--lr", default="0.1", help="a number or a formula in step and steps")
+    p.add_argument("--optimizer", default="sgd", choices=["sgd", "momentum", "adam"])
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--init", default="uniform", choices=["uniform", "he", "xavier"])
+    p.add_argument("--seed", type=int, default=0, help="initial weights and minibatch order")
+    p.add_argument("--batch-size", type=int, default=None, help="minibatch size (default: full batch)")
+    p.add_argument("--unroll", action="store_true", help="fully unrolled code (tiny nets only)")
+    p.add_argument("--data", default="moons", help="moons, spiral, xor, circles, or a .npz/.csv file")
+    p.add_argument("--samples", type=int, default=None, help="samples for a built-in dataset")
+    p.add_argument("--data-seed", type=int, default=0, help="seed of a built-in dataset")
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--source", metavar="FILE", help="write the generated training code to FILE")
+    p.add_argument("--export", metavar="FILE", help="write a standalone trained module (numpy + numba)")
+    p.add_argument("--save", metavar="FILE", help="save the trainer (.npz) for symdiff.load_trainer")
+    p.add_argument("--plot", metavar="PNG", help="write the loss curve (needs matplotlib)")
+    p.set_defaults(func=run)
+
+
+def load_data(spec, samples=None, seed=0):
+    """(X, labels_or_targets, is_labels) from a dataset name or a .npz/.csv file."""
+    from . import datasets
+    if os.path.splitext(spec)[1].lower() in (".npz", ".csv") or os.path.exists(spec):
+        if not os.path.exists(spec):
+            raise FormulaError(f"data file {spec!r} not found")
+        if spec.lower().endswith(".npz"):
+            try:
+                with np.load(spec, allow_pickle=False) as f:
+                    if "X" not in f.files or "y" not in f.files:
+                        raise FormulaError(f"{spec}: an .npz needs arrays named X and y (found: "
+                                           f"{', '.join(f.files) or 'none'})")
+                    X, y = f["X"], f["y"]
+            except (OSError, ValueError) as exc:
+                raise FormulaError(f"cannot read {spec}: {exc}") from None
+        else:
+            X, y = _read_csv(spec)
+        return np.asarray(X, dtype=np.float64), np.asarray(y), False
+    X, labels = datasets.load(spec, samples, seed)
+    return X, labels, True
+
+
+def _read_csv(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            rows = [line.strip() for line in f if line.strip()]
+    except OSError as exc:
+        raise FormulaError(f"cannot read {path}: {exc}") from None
+    if not rows:
+        raise FormulaError(f"{path} is empty")
+    parsed = []
+    for k, row in enumerate(rows):
+        cells = row.split(",")
+        try:
+            parsed.append([float(c) for c in cells])
+        except ValueError:
+            if k == 0:
+                continue      # a header
+            raise FormulaError(f"{path}, line {k + 1}: not numbers: {row[:60]!r}") from None
+    widths = {len(r) for r in parsed}
+    if len(widths) != 1 or widths.pop() < 2:
+        raise FormulaError(f"{path}: every row needs the same number (at least 2) of columns")
+    a = np.array(parsed)
+    return a[:, :-1], a[:, -1]
+
+
+def _targets(y, is_labels, loss, n_out):
+    from . import datasets
+    if is_labels:
+        return datasets.targets(y, loss, n_out)
+    if loss in ("hinge", "logistic"):
+        values = set(np.unique(y).tolist())
+        if values <= {0.0, 1.0}:
+            return np.where(y > 0, 1.0, -1.0)
+    if loss == "softmax_ce":
+        return y
+    return y.astype(np.float64)
+
+
+def run(args):
+    from .trainer import mlp_trainer
+    try:
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        raise FormulaError(f"--sizes expects comma-separated integers, got {args.sizes!r}",
+                           hint="--sizes 2,16,16,1") from None
+    loss = args.loss or ("softmax_ce" if sizes and sizes[-1] > 1 else "hinge")
+    if args.steps < 1:
+        raise FormulaError("--steps must be at least 1")
+    if args.plot:
+        try:
+            import matplotlib
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise FormulaError("--plot needs matplotlib, which is not installed",
+                               hint="pip install matplotlib (or pip install symdiff-backprop[plot])") from None
+    X, y, is_labels = load_data(args.data, args.samples, args.data_seed)
+    if X.ndim != 2:
+        raise FormulaError(f"X has shape {X.shape}; expected (n_samples, n_features)")
+    if sizes and X.shape[1] != sizes[0]:
+        raise FormulaError(f"the data has {X.shape[1]} input columns but --sizes starts with {sizes[0]}",
+                           hint=f"--sizes {X.shape[1]},{','.join(map(str, sizes[1:]))}")
+    y = _targets(y, is_labels, loss, sizes[-1] if sizes else 1)
+    t = mlp_trainer(sizes, activation=args.activation, output_activation=args.output_activation,
+                    loss=loss, l2=args.l2, l2_weights_only=args.l2_weights_only, lr=args.lr,
+                    optimizer=args.optimizer, momentum=args.momentum, seed=args.seed,
+                    init=args.init, batch_size=args.batch_size, reduction=args.reduction,
+                    unroll=args.unroll, verbose=not args.quiet)
+    if args.source:
+        with open(args.source, "w", encoding="utf-8") as f:
+            f.write(t.source)
+        print(f"wrote the generated training code to {args.source}")
+    from .trainer import TrainingDiverged
+    try:
+        losses = t.fit(X, y, steps=args.steps)
+    except TrainingDiverged as exc:
+        print(f"symdiff: {exc}", file=sys.stderr)
+        return 1
+    print(f"data: {args.data}, {X.shape[0]} samples; MLP{tuple(sizes)}, loss {loss}")
+    print(f"loss: {losses[0]:.6g} at step 0 -> {losses[-1]:.6g} at step {args.steps - 1}")
+    acc = accuracy(t.predict(X), y, loss)
+    if acc is not None:
+        print(f"accuracy: {acc:.1%}")
+    if args.plot:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.plot(np.arange(len(losses)), losses)
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss (before the step's update)")
+        ax.set_yscale("log" if np.all(losses > 0) else "linear")
+        ax.set_title(f"MLP{tuple(sizes)} on {os.path.basename(args.data)}")
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=100)
+        print(f"wrote the loss curve to {args.plot}")
+    if args.save:
+        t.save(args.save)
+        print(f"saved the trainer to {args.save}")
+    if args.export:
+        t.export(args.export)
+        print(f"wrote a standalone module to {args.export}")
+    return 0
+
+
+def accuracy(scores, y, loss):
+    """Fraction classified right, or None when the loss is not a classification loss."""
+    if loss == "softmax_ce":
+        return float(np.mean(scores.argmax(1) == np.asarray(y).reshape(-1)))
+    if loss in ("hinge", "logistic"):
+        y = np.asarray(y, dtype=np.float64).reshape(scores.shape)
+        return float(np.mean((scores > 0) == (y > 0)))
+    return None
