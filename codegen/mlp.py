@@ -86,6 +86,10 @@ class Layout:
     def act(self, k):
         return self.config.output if k == self.L else self.config.hidden
 
+    def blas(self, k):
+        """Layer k's products through np.dot (BLAS) rather than loops."""
+        return k in self.config.blas_layers
+
     def arrays(self):
         """Layer arrays in order (no duplicates): Z1, H1, Z2, ..., S."""
         out = []
@@ -141,7 +145,7 @@ def module_source(config):
             forward_source(lay, calls), loss_and_grads_source(lay, calls),
             update_source(lay), accuracy_source(lay), progress_source(),
             train_source(lay), predict_source(lay)]
-    return assemble(config, body, calls, "loops over layers with literal sizes, "
+    return assemble(config, body, calls, "loops over each layer's units and inputs, "
                     "one column per sample (samples innermost)")
 
 
@@ -180,6 +184,10 @@ def describe(config, layout_note):
         lines.append(f"            + {number(config.l2)} * (sum of squares of all {what})")
     lr = number(config.lr) if isinstance(config.lr, float) else config.lr.text
     lines.append(f"optimizer:  {config.optimizer}, lr = {lr}   (step counts from 0)")
+    if config.blas_layers:
+        which = ", ".join(map(str, config.blas_layers))
+        lines.append(f"BLAS:       layer{'s' if len(config.blas_layers) > 1 else ''} {which} "
+                     "use np.dot (under Numba that needs SciPy)")
     lines += ["",
               f"Layout: {layout_note}.",
               "X[feature, sample]; W1[out, in] like torch.nn.Linear; params = (W1, b1, W2, b2, ...).",
@@ -260,14 +268,22 @@ def forward_source(lay, calls):
             note = f"layer {k}: {z} = W{k} @ {src} + b{k}"
             if z != h:
                 note += f", {h} = {act.name}({z})"
-            c(f"# {note}")
+            if lay.blas(k):
+                c(f"# {note} (np.dot: BLAS)")
+                c(f"{z}[:, :] = np.dot(W{k}, {src})")
+            else:
+                c(f"# {note}")
             with c.block(f"for j in range({_out(sizes, k)}):"):
-                with c.block("for s in range(n):"):
-                    c(f"{z}[j, s] = b{k}[j]")
-                with c.block(f"for i in range({_in(sizes, k)}):"):
-                    c(f"w = W{k}[j, i]")
+                if lay.blas(k):
                     with c.block("for s in range(n):"):
-                        c(f"{z}[j, s] += w*{src}[i, s]")
+                        c(f"{z}[j, s] += b{k}[j]")
+                else:
+                    with c.block("for s in range(n):"):
+                        c(f"{z}[j, s] = b{k}[j]")
+                    with c.block(f"for i in range({_in(sizes, k)}):"):
+                        c(f"w = W{k}[j, i]")
+                        with c.block("for s in range(n):"):
+                            c(f"{z}[j, s] += w*{src}[i, s]")
                 if z != h:
                     lines = inline(act.program, {"x": var(f"{z}[j, s]")}, {}, var("1.0"),
                                    output=f"{h}[j, s]", reserved=RESERVED | set(FUNCTIONS),
@@ -373,6 +389,19 @@ def backward_layer(c, lay, k, calls):
     decay_w = " + 2*L2*W{k}[j, i]".format(k=k) if config.l2 else ""
     decay_b = f" + 2*L2*b{k}[j]" if config.l2 and not config.l2_weights_only else ""
     c(f"# backward through {z} = W{k} @ {src} + b{k}: dW{k} = d{z} @ {src}.T, db{k} = row sums of d{z}")
+    if lay.blas(k):
+        c(f"dW{k}[:, :] = np.dot(d{z}, {src}.T)", "BLAS")
+        with c.block(f"for j in range({_out(sizes, k)}):"):
+            c("acc = 0.0")
+            with c.block("for s in range(n):"):
+                c(f"acc += d{z}[j, s]")
+            c(f"db{k}[j] = acc{decay_b}")
+            if config.l2:
+                with c.block(f"for i in range({_in(sizes, k)}):"):
+                    c(f"dW{k}[j, i] += 2*L2*W{k}[j, i]")
+        if k > 1:
+            c(f"d{src}[:, :] = np.dot(W{k}.T, d{z})", "BLAS")
+        return
     with c.block(f"for j in range({_out(sizes, k)}):"):
         c("acc = 0.0")
         with c.block("for s in range(n):"):

@@ -72,6 +72,7 @@ class Config:
     eps: float
     reduction: str
     unroll: bool
+    blas_layers: tuple = ()   # layers (1-based) whose products go through np.dot (BLAS)
 
 
 # -- checking arguments -------------------------------------------------------------------
@@ -176,9 +177,26 @@ def _sizes(sizes):
     return tuple(int(k) for k in sizes)
 
 
+BLAS_MIN_WEIGHTS = 16384   # a layer this big runs its products through np.dot (BLAS)
+
+
+def _blas_layers(sizes, blas, unroll):
+    """Layers whose products use np.dot: needs SciPy (Numba's np.dot calls its BLAS)."""
+    if blas not in (True, False, "auto"):
+        raise FormulaError(f"blas must be True, False or 'auto', not {blas!r:.40}")
+    if unroll or blas is False:
+        return ()
+    if blas == "auto":
+        import importlib.util
+        if importlib.util.find_spec("scipy") is None:
+            return ()
+        return tuple(k for k in range(1, len(sizes)) if sizes[k] * sizes[k - 1] >= BLAS_MIN_WEIGHTS)
+    return tuple(range(1, len(sizes)))
+
+
 def make_config(sizes, activation="relu", output_activation="linear", loss="mse", l2=0.0,
                 l2_weights_only=False, lr=0.1, optimizer="sgd", momentum=0.9, beta1=0.9,
-                beta2=0.999, eps=1e-8, reduction="mean", unroll=False):
+                beta2=0.999, eps=1e-8, reduction="mean", unroll=False, blas="auto"):
     sizes = _sizes(sizes)
     hidden = _activation(activation, "activation")
     output = _activation(output_activation, "output_activation")
@@ -189,7 +207,7 @@ def make_config(sizes, activation="relu", output_activation="linear", loss="mse"
     config = Config(sizes, hidden, output, loss, l2, bool(l2_weights_only), _lr(lr), optimizer,
                     _number(momentum, "momentum", 0.0, 1.0), _number(beta1, "beta1", 0.0, 1.0),
                     _number(beta2, "beta2", 0.0, 1.0), _number(eps, "eps", 0.0, low_open=True),
-                    reduction, bool(unroll))
+                    reduction, bool(unroll), _blas_layers(sizes, blas, unroll))
     if unroll:
         n = n_params(sizes)
         if n > UNROLL_LIMIT:
@@ -225,7 +243,7 @@ def init_params(sizes, init, rng):
 def mlp_trainer(sizes, activation="relu", output_activation="linear", loss="mse", l2=0.0,
                 l2_weights_only=False, lr=0.1, optimizer="sgd", momentum=0.9, beta1=0.9,
                 beta2=0.999, eps=1e-8, seed=0, init="uniform", batch_size=None,
-                reduction="mean", unroll=False, verbose=True):
+                reduction="mean", unroll=False, blas="auto", verbose=True):
     """A trainer for MLP(sizes[0], sizes[1:]) with generated, compiled training code.
 
     sizes: widths [inputs, hidden..., outputs]. activation: hidden layers; output_activation:
@@ -237,10 +255,13 @@ def mlp_trainer(sizes, activation="relu", output_activation="linear", loss="mse"
     and steps. optimizer: sgd, momentum (momentum=...), adam (beta1, beta2, eps).
     init: uniform (micrograd's U(-1, 1) for weights and biases), he or xavier, from seed.
     batch_size: None for full batch, else shuffled minibatches (a shuffle per epoch, from
-    seed). unroll: fully unrolled scalar code (tiny nets only). verbose: progress bar.
+    seed). unroll: fully unrolled scalar code (tiny nets only). blas: "auto" runs the
+    products of layers with at least BLAS_MIN_WEIGHTS weights through np.dot when SciPy
+    is installed (Numba's np.dot uses SciPy's BLAS); False keeps every layer as loops (and
+    an export that needs only numpy and numba). verbose: progress bar.
     """
     config = make_config(sizes, activation, output_activation, loss, l2, l2_weights_only, lr,
-                         optimizer, momentum, beta1, beta2, eps, reduction, unroll)
+                         optimizer, momentum, beta1, beta2, eps, reduction, unroll, blas)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise FormulaError(f"seed must be a non-negative integer, not {seed!r:.40}")
     _choice(init, INITS, "init")
@@ -251,7 +272,7 @@ def mlp_trainer(sizes, activation="relu", output_activation="linear", loss="mse"
                     lr=lr if isinstance(lr, str) else float(lr), optimizer=optimizer,
                     momentum=config.momentum, beta1=config.beta1, beta2=config.beta2,
                     eps=config.eps, seed=int(seed), init=init, batch_size=batch_size,
-                    reduction=reduction, unroll=config.unroll)
+                    reduction=reduction, unroll=config.unroll, blas=blas)
     return Trainer(config, settings, bool(verbose))
 
 

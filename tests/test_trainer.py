@@ -153,7 +153,18 @@ CASES = [
          optimizer="momentum", lr=0.2, l2=1e-2),
     dict(sizes=[2, 3, 3], activation="tanh", output_activation="linear", loss="softmax_ce",
          unroll=True, reduction="sum", lr=0.05),
+    dict(sizes=[3, 5, 4, 2], activation="relu", output_activation="linear", loss="mse", blas=True,
+         l2=1e-2, optimizer="momentum"),
 ]
+
+
+def test_big_layers_use_blas_only_when_scipy_is_there(monkeypatch):
+    import importlib.util
+    big = symdiff.mlp_trainer([784, 128, 10], loss="softmax_ce")
+    has_scipy = importlib.util.find_spec("scipy") is not None
+    assert ("np.dot(W1, X)" in big.source) == has_scipy
+    assert "np.dot(W2" not in big.source                      # 1280 weights: loops
+    assert "np.dot" not in symdiff.mlp_trainer([784, 128, 10], loss="softmax_ce", blas=False).source
 
 
 def _lr_function(cfg):
@@ -170,6 +181,7 @@ def test_trajectory_equals_numpy_reference(case):
     X, labels = small_data(12, cfg["sizes"][0])
     Y = targets_for(cfg["loss"], labels, cfg["sizes"][-1], np.random.default_rng(1))
     t = plain(symdiff.mlp_trainer(**cfg, seed=3, verbose=False))
+    assert ("np.dot(W1, X)" in t.source) == bool(cfg.get("blas"))
     start = t.params
     losses = t.fit(X, Y, steps=6)
     expected, final = ref_train(start, X, Y, cfg, 6, _lr_function(cfg))
@@ -352,6 +364,59 @@ def test_compiled_minibatch_training_equals_plain_python(hinge_trainer):
     twin._shuffle.bit_generator.state = t._shuffle.bit_generator.state
     np.testing.assert_allclose(t.fit(X, y, steps=7), twin.fit(X, y, steps=7), rtol=1e-12)
     np.testing.assert_allclose(t.predict(X), twin.predict(X), rtol=1e-12)
+
+
+def test_compiled_blas_layers_equal_plain_python():
+    X, labels = small_data(20, 3)
+    t = symdiff.mlp_trainer([3, 5, 3], activation="tanh", loss="softmax_ce", blas=True, l2=1e-3,
+                            optimizer="adam", lr=0.01, batch_size=8, verbose=False)
+    twin = plain(_clone(t))
+    twin.params = t.params
+    np.testing.assert_allclose(t.fit(X, labels % 3, 5), twin.fit(X, labels % 3, 5), rtol=1e-12)
+
+
+def test_cli_trains_prints_and_writes_source(hinge_trainer, tmp_path, capsys):
+    from symdiff.cli import main
+    hinge_trainer.module   # the CLI's config below prints the same source: compiled once
+    out = tmp_path / "trainer_source.py"
+    code = main(["mlp", "--sizes", "2,6,5,1", "--activation", "relu", "--loss", "hinge",
+                 "--l2", "1e-4", "--lr", "1.0 - 0.9*step/steps", "--batch-size", "16",
+                 "--data", "moons", "--samples", "40", "--steps", "30", "--quiet",
+                 "--source", str(out), "--save", str(tmp_path / "t.npz")])
+    text = capsys.readouterr().out
+    assert code == 0 and "accuracy:" in text and "loss:" in text
+    assert out.read_text() == hinge_trainer.source
+    assert symdiff.load_trainer(str(tmp_path / "t.npz")).steps_done == 30
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--sizes", "2,4,1", "--data", "spirl"], "did you mean 'spiral'"),
+    (["--sizes", "3,4,1", "--data", "moons"], "2 input columns but --sizes starts with 3"),
+    (["--sizes", "2,4,1", "--data", "spiral"], "for 2 classes; the data has 3"),
+    (["--sizes", "2,x,1"], "comma-separated integers"),
+    (["--sizes", "2,4,1", "--data", "missing.npz"], "not found"),
+])
+def test_cli_errors(argv, message, capsys):
+    from symdiff.cli import main
+    assert main(["mlp", *argv, "--quiet"]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_reads_npz_and_csv_and_explains_missing_matplotlib(tmp_path, capsys):
+    from symdiff.cli import main
+    from symdiff.cli_mlp import load_data
+    X, labels = datasets.xor(16)
+    np.savez(tmp_path / "d.npz", X=X, y=labels)
+    Xa, ya, is_labels = load_data(str(tmp_path / "d.npz"))
+    assert np.array_equal(Xa, X) and np.array_equal(ya, labels) and not is_labels
+    (tmp_path / "d.csv").write_text("a,b,label\n" + "\n".join(f"{a},{b},{c}" for (a, b), c in zip(X, labels)))
+    Xc, yc, _ = load_data(str(tmp_path / "d.csv"))
+    np.testing.assert_allclose(Xc, X) and np.testing.assert_array_equal(yc, labels)
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert main(["mlp", "--sizes", "2,4,1", "--plot", str(tmp_path / "l.png"), "--quiet"]) == 2
+        assert "needs matplotlib" in capsys.readouterr().err
 
 
 def test_predict_shapes_and_targets_of_shape_n_or_n1(hinge_trainer):

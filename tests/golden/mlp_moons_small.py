@@ -5,7 +5,7 @@ loss:       hinge: relu(1 - y*s) (per output, summed), mean over the batch
             + 0.0001 * (sum of squares of all weights and biases)
 optimizer:  sgd, lr = 1.0 - 0.9*step/steps   (step counts from 0)
 
-Layout: loops over layers with literal sizes, one column per sample (samples innermost).
+Layout: loops over each layer's units and inputs, one column per sample (samples innermost).
 X[feature, sample]; W1[out, in] like torch.nn.Linear; params = (W1, b1, W2, b2, ...).
 Plain Python as printed; symdiff compiles every function with numba.njit."""
 import numpy as np
