@@ -29,9 +29,12 @@ RESERVED = {"np", "objmode", "params", "grads", "layers", "deltas", "X", "Y", "X
             "t", "row", "epoch", "batch", "m", "total", "e", "label", "hits", "order",
             "velocity", "v", "state", "losses", "report_every", "t0", "batch_size", "done"}
 # functions every trainer module holds; names a formula's temporaries must avoid
-FUNCTIONS = ("learning_rate", "sum_of_squares", "forward", "loss_and_grads", "update", "accuracy", "progress",
+FUNCTIONS = ("learning_rate", "forward", "loss_and_grads", "update", "accuracy", "progress",
              "new_layers", "new_params", "train", "predict")
 NUMBA_FASTMATH = {"loss_and_grads": {"reassoc"}}   # lets LLVM vectorize the sums over samples
+# Small functions inlined at Numba's IR level where called: one compiled library fewer each
+# (measured: about 0.4 s less compile for MLP(2,[64,64,1]), and faster cache loads).
+NUMBA_INLINE = {"learning_rate", "update", "accuracy", *HELPERS}
 
 
 class Code:
@@ -141,7 +144,7 @@ def module_source(config):
         return unrolled(config)
     lay = Layout(config)
     calls = set()
-    body = [learning_rate_source(config, calls), new_layers_source(lay), SUM_OF_SQUARES,
+    body = [learning_rate_source(config, calls), new_layers_source(lay),
             forward_source(lay, calls), loss_and_grads_source(lay, calls),
             update_source(lay), accuracy_source(lay), progress_source(),
             train_source(lay), predict_source(lay)]
@@ -226,15 +229,6 @@ def learning_rate_source(config, calls):
     return c.text()
 
 
-SUM_OF_SQUARES = '''def sum_of_squares(p):
-    """sum(p*p) over every entry of p."""
-    total = 0.0
-    for v in p.ravel():
-        total += v*v
-    return total
-'''
-
-
 def new_layers_source(lay):
     c = Code()
     arrays = lay.arrays()
@@ -307,15 +301,13 @@ def loss_and_grads_source(lay, calls):
         loss_source(c, lay, calls)
         if config.l2:
             what = "weights" if config.l2_weights_only else "weights and biases"
-            c(f"# L2 penalty on the {what}: L2*sum(p*p), gradient 2*L2*p")
-            terms = []
-            for k in range(1, L + 1):
-                terms.append(f"sum_of_squares(W{k})")
-                if not config.l2_weights_only:
-                    terms.append(f"sum_of_squares(b{k})")
-            c(f"loss += L2*({' + '.join(terms)})")
+            c(f"# L2 penalty on the {what}: L2*sum(p*p); the sum of squares sq is taken")
+            c("# in the gradient loops below, which add the penalty's gradient 2*L2*p")
+            c("sq = 0.0")
         for k in range(L, 0, -1):
             backward_layer(c, lay, k, calls)
+        if config.l2:
+            c("loss += L2*sq")
         c("return loss")
     return c.text()
 
@@ -389,6 +381,7 @@ def backward_layer(c, lay, k, calls):
     decay_w = " + 2*L2*W{k}[j, i]".format(k=k) if config.l2 else ""
     decay_b = f" + 2*L2*b{k}[j]" if config.l2 and not config.l2_weights_only else ""
     c(f"# backward through {z} = W{k} @ {src} + b{k}: dW{k} = d{z} @ {src}.T, db{k} = row sums of d{z}")
+    sq_b = config.l2 and not config.l2_weights_only
     if lay.blas(k):
         c(f"dW{k}[:, :] = np.dot(d{z}, {src}.T)", "BLAS")
         with c.block(f"for j in range({_out(sizes, k)}):"):
@@ -396,9 +389,12 @@ def backward_layer(c, lay, k, calls):
             with c.block("for s in range(n):"):
                 c(f"acc += d{z}[j, s]")
             c(f"db{k}[j] = acc{decay_b}")
+            if sq_b:
+                c(f"sq += b{k}[j]*b{k}[j]")
             if config.l2:
                 with c.block(f"for i in range({_in(sizes, k)}):"):
                     c(f"dW{k}[j, i] += 2*L2*W{k}[j, i]")
+                    c(f"sq += W{k}[j, i]*W{k}[j, i]")
         if k > 1:
             c(f"d{src}[:, :] = np.dot(W{k}.T, d{z})", "BLAS")
         return
@@ -407,11 +403,15 @@ def backward_layer(c, lay, k, calls):
         with c.block("for s in range(n):"):
             c(f"acc += d{z}[j, s]")
         c(f"db{k}[j] = acc{decay_b}")
+        if sq_b:
+            c(f"sq += b{k}[j]*b{k}[j]")
         with c.block(f"for i in range({_in(sizes, k)}):"):
             c("acc = 0.0")
             with c.block("for s in range(n):"):
                 c(f"acc += d{z}[j, s]*{src}[i, s]")
             c(f"dW{k}[j, i] = acc{decay_w}")
+            if config.l2:
+                c(f"sq += W{k}[j, i]*W{k}[j, i]")
     if k > 1:
         c(f"# d{src} = W{k}.T @ d{z}")
         with c.block(f"for i in range({_in(sizes, k)}):"):
@@ -529,16 +529,18 @@ def train_source(lay):
     softmax = config.loss.name == "softmax_ce"
     state = _state_args(opt)
     c = Code()
-    args = ", ".join(["params"] + state + ["X", "Y", "order", "batch_size", "steps", "t0",
-                                           "losses", "report_every"])
+    args = ", ".join(["params", "grads"] + state + ["X", "Y", "order", "batch_size", "steps",
+                                                    "t0", "losses", "report_every", "layers",
+                                                    "deltas"])
     with c.block(f"def train({args}):"):
         c('"""Run `steps` training steps; losses[step] = total loss before that step\'s update.')
         c()
         c("X[feature, sample], Y[output, sample] (integer labels Y[sample] for softmax_ce).")
         c("batch_size 0: every step uses all samples. Otherwise a step uses the samples")
         c("order[epoch, b*batch_size:(b + 1)*batch_size] (a shuffle per epoch).")
-        c("Returns the number of steps done: fewer than `steps` if the loss became NaN or")
-        c('inf (that step\'s loss is in losses; its update is not applied)."""')
+        c("layers, deltas: new_layers(batch size); grads: new_params(). Returns the number")
+        c("of steps done: fewer than `steps` if the loss became NaN or inf (that step's")
+        c('loss is in losses; its update is not applied)."""')
         c("n = X.shape[1] if batch_size == 0 else batch_size")
         c("XB, YB = X, Y")
         with c.block("if batch_size:"):
@@ -547,9 +549,6 @@ def train_source(lay):
             c("batches = X.shape[1]//batch_size", "batches per epoch")
         with c.block("else:"):
             c("batches = 1")
-        c("layers = new_layers(n)")
-        c("deltas = new_layers(n)", "their gradients, same shapes")
-        c(f"grads = new_params()")
         with c.block("for step in range(steps):"):
             with c.block("if batch_size:"):
                 c("epoch, batch = step//batches, step % batches")
@@ -588,16 +587,15 @@ def train_source(lay):
 
 def predict_source(lay):
     c = Code()
-    with c.block("def predict(params, X):"):
-        c('"""Outputs S[output, sample] of the samples X[feature, sample]."""')
-        c("layers = new_layers(X.shape[1])")
+    with c.block("def predict(params, X, layers):"):
+        c('"""Outputs S[output, sample] of the samples X[feature, sample]; layers = new_layers(n)."""')
         c("forward(params, X, layers)")
         c(f"return layers[{len(lay.arrays()) - 1}]")
     return c.text()
 
 
 # -- compilation ---------------------------------------------------------------------------------
-COMPILED = ("learning_rate", "new_layers", "sum_of_squares", "new_params", "forward", "loss_and_grads", "update",
+COMPILED = ("learning_rate", "forward", "loss_and_grads", "update",
             "accuracy", "train", "predict")
 
 
@@ -629,6 +627,8 @@ def compile_module(source):
             opts.pop("nogil")       # it calls back into Python (objmode)
         if name in NUMBA_FASTMATH:
             opts["fastmath"] = NUMBA_FASTMATH[name]
+        if name in NUMBA_INLINE:
+            opts["inline"] = "always"
         setattr(module, name, numba.njit(**opts)(fn))
     module._symdiff_compiled = True
     return module

@@ -346,7 +346,8 @@ class Trainer:
         params = tuple(p.copy() for p in self._params)
         state = tuple(tuple(a.copy() for a in s) for s in self._state)
         XT, Y = self._arrays(X, y)
-        m.train(params, *state, XT, Y, np.zeros((0, 0), np.int64), 0, steps, 0, losses, 0)
+        m.train(params, m.new_params(), *state, XT, Y, np.zeros((0, 0), np.int64), 0, steps, 0,
+                losses, 0, m.new_layers(2), m.new_layers(2))
         return self
 
     def _dummy_targets(self, n):
@@ -485,8 +486,10 @@ class Trainer:
         bar = _Progress(steps, self.config.loss.name) if verbose else None
         module.REPORT[0] = bar
         try:
-            done = module.train(self._params, *self._state, XT, Y, order, bs, steps,
-                                self.steps_done, losses, int(report_every) if bar else 0)
+            m = bs or n
+            done = module.train(self._params, module.new_params(), *self._state, XT, Y, order, bs,
+                                steps, self.steps_done, losses, int(report_every) if bar else 0,
+                                module.new_layers(m), module.new_layers(m))
         finally:
             module.REPORT[0] = None
             if bar:
@@ -500,7 +503,8 @@ class Trainer:
     def predict(self, X):
         """Outputs of the net (after output_activation), shape (n, n_out)."""
         XT, _ = self._arrays(X)
-        return np.ascontiguousarray(self.module.predict(self._params, XT).T)
+        m = self.module
+        return np.ascontiguousarray(m.predict(self._params, XT, m.new_layers(XT.shape[1])).T)
 
     def loss_and_grads(self, X, y, python=False):
         """(total loss, [(dW1, db1), ...]) at the current params, full batch."""

@@ -36,14 +36,6 @@ def new_layers(n):
     return (np.empty((4, n)), np.empty((4, n)), np.empty((1, n)))
 
 
-def sum_of_squares(p):
-    """sum(p*p) over every entry of p."""
-    total = 0.0
-    for v in p.ravel():
-        total += v*v
-    return total
-
-
 def forward(params, X, layers):
     """Every layer for the samples X[:, 0:n]; the outputs end in S."""
     W1, b1, W2, b2 = params
@@ -88,19 +80,22 @@ def loss_and_grads(params, grads, X, Y, layers, deltas):
         dt1 = (dloss if t1 > 0 else 0.0)              # relu: 1 if x > 0 else 0
         dS[0, s] = -Y[0, s]*dt1                       # mul: times the other factor
     loss = loss*dloss
-    # L2 penalty on the weights and biases: L2*sum(p*p), gradient 2*L2*p
-    loss += L2*(sum_of_squares(W1) + sum_of_squares(b1) + sum_of_squares(W2) + sum_of_squares(b2))
+    # L2 penalty on the weights and biases: L2*sum(p*p); the sum of squares sq is taken
+    # in the gradient loops below, which add the penalty's gradient 2*L2*p
+    sq = 0.0
     # backward through S = W2 @ H1 + b2: dW2 = dS @ H1.T, db2 = row sums of dS
     for j in range(W2.shape[0]):
         acc = 0.0
         for s in range(n):
             acc += dS[j, s]
         db2[j] = acc + 2*L2*b2[j]
+        sq += b2[j]*b2[j]
         for i in range(W2.shape[1]):
             acc = 0.0
             for s in range(n):
                 acc += dS[j, s]*H1[i, s]
             dW2[j, i] = acc + 2*L2*W2[j, i]
+            sq += W2[j, i]*W2[j, i]
     # dH1 = W2.T @ dS
     for i in range(W2.shape[1]):
         for s in range(n):
@@ -120,11 +115,14 @@ def loss_and_grads(params, grads, X, Y, layers, deltas):
         for s in range(n):
             acc += dZ1[j, s]
         db1[j] = acc + 2*L2*b1[j]
+        sq += b1[j]*b1[j]
         for i in range(W1.shape[1]):
             acc = 0.0
             for s in range(n):
                 acc += dZ1[j, s]*X[i, s]
             dW1[j, i] = acc + 2*L2*W1[j, i]
+            sq += W1[j, i]*W1[j, i]
+    loss += L2*sq
     return loss
 
 
@@ -163,14 +161,15 @@ def progress(step, loss, accuracy):
         REPORT[0](step, loss, accuracy)
 
 
-def train(params, X, Y, order, batch_size, steps, t0, losses, report_every):
+def train(params, grads, X, Y, order, batch_size, steps, t0, losses, report_every, layers, deltas):
     """Run `steps` training steps; losses[step] = total loss before that step's update.
 
     X[feature, sample], Y[output, sample] (integer labels Y[sample] for softmax_ce).
     batch_size 0: every step uses all samples. Otherwise a step uses the samples
     order[epoch, b*batch_size:(b + 1)*batch_size] (a shuffle per epoch).
-    Returns the number of steps done: fewer than `steps` if the loss became NaN or
-    inf (that step's loss is in losses; its update is not applied)."""
+    layers, deltas: new_layers(batch size); grads: new_params(). Returns the number
+    of steps done: fewer than `steps` if the loss became NaN or inf (that step's
+    loss is in losses; its update is not applied)."""
     n = X.shape[1] if batch_size == 0 else batch_size
     XB, YB = X, Y
     if batch_size:
@@ -179,9 +178,6 @@ def train(params, X, Y, order, batch_size, steps, t0, losses, report_every):
         batches = X.shape[1]//batch_size              # batches per epoch
     else:
         batches = 1
-    layers = new_layers(n)
-    deltas = new_layers(n)                            # their gradients, same shapes
-    grads = new_params()
     for step in range(steps):
         if batch_size:
             epoch, batch = step//batches, step % batches
@@ -208,8 +204,7 @@ def new_params():
     return (np.zeros((4, 2)), np.zeros(4), np.zeros((1, 4)), np.zeros(1))
 
 
-def predict(params, X):
-    """Outputs S[output, sample] of the samples X[feature, sample]."""
-    layers = new_layers(X.shape[1])
+def predict(params, X, layers):
+    """Outputs S[output, sample] of the samples X[feature, sample]; layers = new_layers(n)."""
     forward(params, X, layers)
     return layers[2]
