@@ -10,6 +10,7 @@ few configs are compiled once per session (module-scoped fixtures) to keep the s
 """
 import math
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -402,7 +403,7 @@ def test_cli_errors(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_cli_reads_npz_and_csv_and_explains_missing_matplotlib(tmp_path, capsys):
+def test_cli_reads_npz_and_csv_and_explains_missing_matplotlib(tmp_path, capsys, monkeypatch):
     from symdiff.cli import main
     from symdiff.cli_mlp import load_data
     X, labels = datasets.xor(16)
@@ -412,11 +413,10 @@ def test_cli_reads_npz_and_csv_and_explains_missing_matplotlib(tmp_path, capsys)
     (tmp_path / "d.csv").write_text("a,b,label\n" + "\n".join(f"{a},{b},{c}" for (a, b), c in zip(X, labels)))
     Xc, yc, _ = load_data(str(tmp_path / "d.csv"))
     np.testing.assert_allclose(Xc, X) and np.testing.assert_array_equal(yc, labels)
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        assert main(["mlp", "--sizes", "2,4,1", "--plot", str(tmp_path / "l.png"), "--quiet"]) == 2
-        assert "needs matplotlib" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "matplotlib", None)       # as if not installed
+    assert main(["mlp", "--sizes", "2,4,1", "--plot", str(tmp_path / "l.png"), "--quiet"]) == 2
+    assert "needs matplotlib" in capsys.readouterr().err
+    assert not (tmp_path / "l.png").exists()
 
 
 def test_predict_shapes_and_targets_of_shape_n_or_n1(hinge_trainer):
