@@ -24,6 +24,16 @@ from .printer import function_source, helpers_used
 
 PARALLEL_MIN = 1 << 17   # points per call before the prange loop is worth its threads
 OPTIONS = dict(cache=True, error_model="numpy", nogil=True)
+INLINE_MAX_LINES = 160   # programs up to this size are inlined whole into their loops
+INLINE_MAX_CALLS = 24    # ... and up to this many transcendental calls
+
+
+def inline_policy(program):
+    """Whether to inline at Numba's IR level (fast, vectorized loops; compile time grows
+    steeply with size) or leave inlining to LLVM (big programs compile in reasonable time)."""
+    lines = program.forward + program.backward
+    calls = sum(1 for line in lines for e in line.expr.walk() if e.op == "call")
+    return len(lines) <= INLINE_MAX_LINES and calls <= INLINE_MAX_CALLS
 
 
 def _fresh(base, used):
@@ -74,8 +84,9 @@ def build_stamp():
 
 def module_source(program, mask=None):
     """The whole kernel module for a program and (optionally) an array mask."""
+    inline = "inline" if inline_policy(program) else "no-inline"
     parts = ['"""symdiff kernel module (generated; edit the formula, not this file)."""\n'
-             f"# build {build_stamp()}: symdiff version, compile options and math library\n"
+             f"# build {build_stamp()} {inline}: symdiff version, compile options, math library\n"
              "import numpy as np\n\nprange = range  # numba.prange when compiled\n"]
     parts += [HELPERS[h] + "\n" for h in helpers_used(program)]
     parts.append(function_source(program, "value", with_grad=False))
@@ -100,6 +111,7 @@ class Compiled:
             f"{k}_{l}" for k in ("grad", "value") for l in ("loop", "ploop")
             if hasattr(self.module, f"{k}_{l}")]
         self._numba = numba
+        self.inline = inline_policy(program)
         self._wrap(cache_on=True)
         self._first = set()
 
@@ -107,14 +119,14 @@ class Compiled:
         numba = self._numba
         mod = self.module
         mod.prange = numba.prange
-        mod.np = vnumpy.compiled()
+        mod.np = vnumpy.compiled(self.inline)
         for name in self.names:
             fn = getattr(mod, name)
             fn = getattr(fn, "py_func", fn)
             opts = dict(OPTIONS, cache=cache_on)
             if name.endswith("_ploop"):
                 opts["parallel"] = True
-            elif not name.endswith("_loop"):
+            elif not name.endswith("_loop") and self.inline:
                 opts["inline"] = "always"   # a call left in a loop body stops vectorization
             setattr(mod, name, numba.njit(**opts)(fn))
 

@@ -38,8 +38,13 @@ def plain():
 
 
 @functools.lru_cache(maxsize=None)
-def compiled():
-    """Namespace for Numba: vmath's functions compiled and inlined into each kernel."""
+def compiled(inline=True):
+    """Namespace for Numba: vmath's functions compiled, and with ``inline`` inlined into
+    each kernel at Numba's IR level (what lets loops vectorize, but compile time grows
+    quickly with the number of calls: kernels.py only asks for it on small programs)."""
     import numba
-    jitted = vmath.jit_namespace(numba.njit, error_model="numpy", inline="always", cache=True)
-    return _namespace(jitted, "symdiff_np_numba")
+    options = dict(error_model="numpy", cache=True)
+    if inline:
+        options["inline"] = "always"
+    jitted = vmath.jit_namespace(numba.njit, **options)
+    return _namespace(jitted, "symdiff_np_numba" + ("_inline" if inline else ""))
