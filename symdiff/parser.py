@@ -135,7 +135,12 @@ def tokenize(text):
             else:
                 tokens.append(Token("num", tok, line, col))
         elif kind == "name":
-            tokens.append(Token("name", unicodedata.normalize("NFKC", tok), line, col))
+            name = unicodedata.normalize("NFKC", tok)   # as Python itself reads identifiers
+            if tok.isidentifier() and name.isidentifier():
+                tokens.append(Token("name", name, line, col))
+            else:
+                tokens.append(Token("error", f"{tok!r} is not a valid name", line, col,
+                                    "names are letters, digits and _, starting with a letter"))
         elif kind == "op":
             if tok == "(":
                 depth += 1

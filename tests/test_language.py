@@ -132,6 +132,7 @@ ERRORS = [
     ("x = = 1", "unexpected '='", 1, 5),
     ("a, b", "outside a function call", 1, 2),
     ("x \u2212 y", "U+2212", 1, 3),
+    ("\u00bc + x", "is not a valid name", 1, 1),     # found by fuzzing: NFKC gives '1/4'
 ]
 
 
