@@ -114,7 +114,18 @@ def store(source, directory=None):
                 _drop_numba_cache(path)
             try:
                 _atomic_write(path, text)
-            except OSError:
+            except OSError as exc:   # full disk, read-only, deleted directory...
+                if directory == _fallback_dir:
+                    raise
+                try:   # the directory may have been deleted while we ran: recreate it once
+                    os.makedirs(directory, exist_ok=True)
+                    _atomic_write(path, text)
+                    return path
+                except OSError:
+                    pass
+                warnings.warn(f"symdiff: cannot write kernel cache file {path} ({exc}); "
+                              "using a temporary directory for this process", RuntimeWarning,
+                              stacklevel=3)
                 return store(source, _fallback())
             return path
     return store(source, _fallback())
