@@ -34,7 +34,7 @@ FUNCTIONS = ("learning_rate", "forward", "loss_and_grads", "update", "accuracy",
 NUMBA_FASTMATH = {"loss_and_grads": {"reassoc"}}   # lets LLVM vectorize the sums over samples
 # Small functions inlined at Numba's IR level where called: one compiled library fewer each
 # (measured: about 0.4 s less compile for MLP(2,[64,64,1]), and faster cache loads).
-NUMBA_INLINE = {"learning_rate", "update", "accuracy", *HELPERS}
+NUMBA_INLINE = {"learning_rate", "update", "accuracy", "new_layers", "new_params", *HELPERS}
 
 
 class Code:
@@ -529,18 +529,16 @@ def train_source(lay):
     softmax = config.loss.name == "softmax_ce"
     state = _state_args(opt)
     c = Code()
-    args = ", ".join(["params", "grads"] + state + ["X", "Y", "order", "batch_size", "steps",
-                                                    "t0", "losses", "report_every", "layers",
-                                                    "deltas"])
+    args = ", ".join(["params"] + state + ["X", "Y", "order", "batch_size", "steps", "t0",
+                                           "losses", "report_every"])
     with c.block(f"def train({args}):"):
         c('"""Run `steps` training steps; losses[step] = total loss before that step\'s update.')
         c()
         c("X[feature, sample], Y[output, sample] (integer labels Y[sample] for softmax_ce).")
         c("batch_size 0: every step uses all samples. Otherwise a step uses the samples")
         c("order[epoch, b*batch_size:(b + 1)*batch_size] (a shuffle per epoch).")
-        c("layers, deltas: new_layers(batch size); grads: new_params(). Returns the number")
-        c("of steps done: fewer than `steps` if the loss became NaN or inf (that step's")
-        c('loss is in losses; its update is not applied)."""')
+        c("Returns the number of steps done: fewer than `steps` if the loss became NaN or")
+        c('inf (that step\'s loss is in losses; its update is not applied)."""')
         c("n = X.shape[1] if batch_size == 0 else batch_size")
         c("XB, YB = X, Y")
         with c.block("if batch_size:"):
@@ -549,6 +547,9 @@ def train_source(lay):
             c("batches = X.shape[1]//batch_size", "batches per epoch")
         with c.block("else:"):
             c("batches = 1")
+        c("layers = new_layers(n)", "fresh arrays: Numba knows they do not overlap")
+        c("deltas = new_layers(n)", "their gradients, same shapes")
+        c("grads = new_params()")
         with c.block("for step in range(steps):"):
             with c.block("if batch_size:"):
                 c("epoch, batch = step//batches, step % batches")
@@ -587,15 +588,16 @@ def train_source(lay):
 
 def predict_source(lay):
     c = Code()
-    with c.block("def predict(params, X, layers):"):
-        c('"""Outputs S[output, sample] of the samples X[feature, sample]; layers = new_layers(n)."""')
+    with c.block("def predict(params, X):"):
+        c('"""Outputs S[output, sample] of the samples X[feature, sample]."""')
+        c("layers = new_layers(X.shape[1])")
         c("forward(params, X, layers)")
         c(f"return layers[{len(lay.arrays()) - 1}]")
     return c.text()
 
 
 # -- compilation ---------------------------------------------------------------------------------
-COMPILED = ("learning_rate", "forward", "loss_and_grads", "update",
+COMPILED = ("learning_rate", "new_layers", "new_params", "forward", "loss_and_grads", "update",
             "accuracy", "train", "predict")
 
 

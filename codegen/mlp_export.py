@@ -44,9 +44,7 @@ def fit(X, y, steps, batch_size=None, seed=0):
         epochs = -(-steps // (n // batch_size))
         order = np.array([rng.permutation(n) for _ in range(epochs)], dtype=np.int64)
     losses = np.empty(steps)
-    m = batch_size or n
-    done = train(PARAMS, new_params(), *STATE, X, Y, order, batch_size, steps, STEPS_DONE[0],
-                 losses, 0, new_layers(m), new_layers(m))
+    done = train(PARAMS, *STATE, X, Y, order, batch_size, steps, STEPS_DONE[0], losses, 0)
     STEPS_DONE[0] += done
     if done < steps:
         raise ArithmeticError(f"training diverged at step {{done}}: the loss is {{losses[done]}}")
@@ -56,7 +54,7 @@ def fit(X, y, steps, batch_size=None, seed=0):
 def scores(X):
     """Outputs of the net for rows X (n, {n_in}): shape (n, {n_out})."""
     X = np.ascontiguousarray(np.asarray(X, dtype=np.float64).reshape(len(X), -1).T)
-    return np.ascontiguousarray(predict(PARAMS, X, new_layers(X.shape[1])).T)
+    return np.ascontiguousarray(predict(PARAMS, X).T)
 
 
 if __name__ == "__main__":

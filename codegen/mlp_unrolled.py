@@ -225,8 +225,9 @@ def _loss(c, names, calls, reserved, outs):
 
 def predict_source():
     c = Code()
-    with c.block("def predict(params, X, layers):"):
-        c('"""Outputs S[output, sample] of the samples X[feature, sample]; layers = new_layers(n)."""')
+    with c.block("def predict(params, X):"):
+        c('"""Outputs S[output, sample] of the samples X[feature, sample]."""')
+        c("layers = new_layers(X.shape[1])")
         c("forward(params, X, layers)")
         c("return layers[0]")
     return c.text()

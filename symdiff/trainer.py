@@ -346,8 +346,7 @@ class Trainer:
         params = tuple(p.copy() for p in self._params)
         state = tuple(tuple(a.copy() for a in s) for s in self._state)
         XT, Y = self._arrays(X, y)
-        m.train(params, m.new_params(), *state, XT, Y, np.zeros((0, 0), np.int64), 0, steps, 0,
-                losses, 0, m.new_layers(2), m.new_layers(2))
+        m.train(params, *state, XT, Y, np.zeros((0, 0), np.int64), 0, steps, 0, losses, 0)
         return self
 
     def _dummy_targets(self, n):
@@ -486,10 +485,8 @@ class Trainer:
         bar = _Progress(steps, self.config.loss.name) if verbose else None
         module.REPORT[0] = bar
         try:
-            m = bs or n
-            done = module.train(self._params, module.new_params(), *self._state, XT, Y, order, bs,
-                                steps, self.steps_done, losses, int(report_every) if bar else 0,
-                                module.new_layers(m), module.new_layers(m))
+            done = module.train(self._params, *self._state, XT, Y, order, bs, steps,
+                                self.steps_done, losses, int(report_every) if bar else 0)
         finally:
             module.REPORT[0] = None
             if bar:
@@ -503,16 +500,16 @@ class Trainer:
     def predict(self, X):
         """Outputs of the net (after output_activation), shape (n, n_out)."""
         XT, _ = self._arrays(X)
-        m = self.module
-        return np.ascontiguousarray(m.predict(self._params, XT, m.new_layers(XT.shape[1])).T)
+        return np.ascontiguousarray(self.module.predict(self._params, XT).T)
 
     def loss_and_grads(self, X, y, python=False):
         """(total loss, [(dW1, db1), ...]) at the current params, full batch."""
         XT, Y = self._arrays(X, y)
         module = self.python if python else self.module
-        grads = module.new_params()
-        layers = module.new_layers(XT.shape[1])
-        deltas = module.new_layers(XT.shape[1])
+        plain = lambda f: getattr(f, "py_func", f)   # noqa: E731  (allocation: no compile)
+        grads = plain(module.new_params)()
+        layers = plain(module.new_layers)(XT.shape[1])
+        deltas = plain(module.new_layers)(XT.shape[1])
         loss = module.loss_and_grads(self._params, grads, XT, Y, layers, deltas)
         return float(loss), [(grads[k], grads[k + 1]) for k in range(0, len(grads), 2)]
 

@@ -161,15 +161,14 @@ def progress(step, loss, accuracy):
         REPORT[0](step, loss, accuracy)
 
 
-def train(params, grads, X, Y, order, batch_size, steps, t0, losses, report_every, layers, deltas):
+def train(params, X, Y, order, batch_size, steps, t0, losses, report_every):
     """Run `steps` training steps; losses[step] = total loss before that step's update.
 
     X[feature, sample], Y[output, sample] (integer labels Y[sample] for softmax_ce).
     batch_size 0: every step uses all samples. Otherwise a step uses the samples
     order[epoch, b*batch_size:(b + 1)*batch_size] (a shuffle per epoch).
-    layers, deltas: new_layers(batch size); grads: new_params(). Returns the number
-    of steps done: fewer than `steps` if the loss became NaN or inf (that step's
-    loss is in losses; its update is not applied)."""
+    Returns the number of steps done: fewer than `steps` if the loss became NaN or
+    inf (that step's loss is in losses; its update is not applied)."""
     n = X.shape[1] if batch_size == 0 else batch_size
     XB, YB = X, Y
     if batch_size:
@@ -178,6 +177,9 @@ def train(params, grads, X, Y, order, batch_size, steps, t0, losses, report_ever
         batches = X.shape[1]//batch_size              # batches per epoch
     else:
         batches = 1
+    layers = new_layers(n)                            # fresh arrays: Numba knows they do not overlap
+    deltas = new_layers(n)                            # their gradients, same shapes
+    grads = new_params()
     for step in range(steps):
         if batch_size:
             epoch, batch = step//batches, step % batches
@@ -204,7 +206,8 @@ def new_params():
     return (np.zeros((4, 2)), np.zeros(4), np.zeros((1, 4)), np.zeros(1))
 
 
-def predict(params, X, layers):
-    """Outputs S[output, sample] of the samples X[feature, sample]; layers = new_layers(n)."""
+def predict(params, X):
+    """Outputs S[output, sample] of the samples X[feature, sample]."""
+    layers = new_layers(X.shape[1])
     forward(params, X, layers)
     return layers[2]
