@@ -31,10 +31,16 @@ def _namespace(functions, name):
     return module
 
 
+def _float64(fn):
+    return functools.wraps(fn)(lambda *args: np.float64(fn(*args)))
+
+
 @functools.lru_cache(maxsize=None)
 def plain():
-    """Namespace for plain-Python runs: vmath's functions as Python."""
-    return _namespace(vmath, "symdiff_np_plain")
+    """Namespace for plain-Python runs: vmath's functions as Python, returning NumPy
+    scalars so that later arithmetic follows NumPy (x/0 is inf, not ZeroDivisionError)."""
+    wrapped = types.SimpleNamespace(**{fast: _float64(getattr(vmath, fast)) for fast in FAST.values()})
+    return _namespace(wrapped, "symdiff_np_plain")
 
 
 @functools.lru_cache(maxsize=None)

@@ -56,8 +56,17 @@ except ImportError as exc:  # pragma: no cover - only while that module is being
         pass
 
 
+SCALAR_TIER_UP = 1   # scalar calls run as plain Python this many times before compiling
+
+
 class Derivative(InspectMixin):
-    """A differentiated formula: readable source, and value + gradient on call."""
+    """A differentiated formula: readable source, and value + gradient on call.
+
+    Scalar calls are tiered like a JIT: the first runs the generated module as plain Python
+    (no compile: an answer in milliseconds, e.g. for ``symdiff grad --at``), later ones the
+    Numba kernel. Both bind the same math functions, so the results are bit-identical.
+    Array calls always use the compiled loops.
+    """
 
     def __init__(self, program, graph, root):
         self.program = program
@@ -69,6 +78,7 @@ class Derivative(InspectMixin):
         self._source = None
         self._kernels = None
         self._python = None
+        self._scalar_calls = 0
 
     def __repr__(self):
         return f"<symdiff.Derivative of {self.program.output}: {self.formula!r} wrt {', '.join(self.wrt)}>"
@@ -118,6 +128,16 @@ class Derivative(InspectMixin):
             values.append(a)
         return values
 
+    def _plain(self, values, grad):
+        """One scalar evaluation as plain Python, or None where Python's floats would raise
+        (a literal 0.0 met by a division) and only the kernel gives NumPy's inf/nan."""
+        try:
+            with np.errstate(all="ignore"):
+                return (self.python.value_and_grad if grad else self.python.value)(
+                    *(np.float64(a) for a in values))
+        except ArithmeticError:
+            return None
+
     def __call__(self, **inputs):
         """Value and gradient: ``(value, {name: gradient})``, elementwise over arrays."""
         return self._evaluate(inputs, grad=True)
@@ -130,7 +150,12 @@ class Derivative(InspectMixin):
         values = self._arguments(inputs)
         n_out = 1 + len(self.wrt) if grad else 1
         if all(a.ndim == 0 for a in values):
-            result = self.kernels.scalar(*(float(a) for a in values), grad=grad)
+            result = None
+            if self._scalar_calls < SCALAR_TIER_UP and self._kernels is None:
+                self._scalar_calls += 1
+                result = self._plain(values, grad)
+            if result is None:
+                result = self.kernels.scalar(*(float(a) for a in values), grad=grad)
             if not grad:
                 return float(result)
             return float(result[0]), {w: float(g) for w, g in zip(self.wrt, result[1:])}

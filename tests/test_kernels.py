@@ -41,10 +41,20 @@ def test_numba_equals_plain_python(formula):
     np.testing.assert_allclose(value, want_value, rtol=1e-13, atol=1e-300)
     for k in d.wrt:
         np.testing.assert_allclose(grad[k], want_grad[k], rtol=1e-13, atol=1e-300)
-    # the scalar entry point, too
-    v, g = d(**{k: float(point[k][3]) for k in d.inputs})
-    assert v == pytest.approx(want_value[3], rel=1e-13)
-    assert all(g[k] == pytest.approx(want_grad[k][3], rel=1e-13, abs=1e-300) for k in d.wrt)
+    # the compiled scalar entry point, and the tiered first scalar call (plain Python)
+    scalar = d.kernels.scalar(*(float(point[k][3]) for k in d.inputs))
+    assert scalar == tuple(float(x) for x in [want_value[3]] + [want_grad[k][3] for k in d.wrt])
+    fresh = symdiff.differentiate(formula)
+    v, g = fresh(**{k: float(point[k][3]) for k in d.inputs})
+    assert (v, *g.values()) == scalar
+
+
+def test_scalar_calls_tier_up_from_plain_python_to_numba():
+    d = symdiff.differentiate("sin(x)*y")
+    first = d(x=0.5, y=2.0)
+    assert d._kernels is None                      # answered without compiling
+    second = d(x=0.5, y=2.0)
+    assert d._kernels is not None and second == first
 
 
 def test_broadcasting_and_shapes():
@@ -91,7 +101,7 @@ def test_numpy_error_model_no_exceptions():
 
 def test_kernels_use_error_model_numpy_and_live_in_real_files(cache_dir):
     d = symdiff.differentiate("x*y")
-    d(x=1.0, y=2.0)
+    d.kernels.scalar(1.0, 2.0)
     compiled = d.kernels.get()
     path = compiled.module.__file__
     assert path.startswith(str(cache_dir)) and path.endswith(".py")
@@ -142,7 +152,8 @@ def test_damaged_numba_index_is_recompiled(cache_dir):
     env = dict(os.environ, SYMDIFF_CACHE_DIR=str(cache_dir))
     code = """
         import symdiff
-        print(symdiff.differentiate("x*exp(y)")(x=2.0, y=0.0))
+        d = symdiff.differentiate("x*exp(y)")
+        print(d(x=2.0, y=0.0), d(x=2.0, y=0.0), d(x=[2.0], y=[0.0]))
     """
     first = _run(code, env)
     assert first.returncode == 0, first.stderr
