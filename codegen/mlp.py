@@ -32,9 +32,11 @@ RESERVED = {"np", "objmode", "params", "grads", "layers", "deltas", "X", "Y", "X
 FUNCTIONS = ("learning_rate", "forward", "loss_and_grads", "update", "accuracy", "progress",
              "new_layers", "new_params", "train", "predict")
 NUMBA_FASTMATH = {"loss_and_grads": {"reassoc"}}   # lets LLVM vectorize the sums over samples
-# Small functions inlined at Numba's IR level where called: one compiled library fewer each
-# (measured: about 0.4 s less compile for MLP(2,[64,64,1]), and faster cache loads).
-NUMBA_INLINE = {"learning_rate", "update", "accuracy", "new_layers", "new_params", *HELPERS}
+# Functions inlined at Numba's IR level where called: one compiled library fewer each
+# (measured for MLP(2,[64,64,1]): about 0.9 s less compile). loss_and_grads stays a call:
+# inlining it into train compiled slower than linking it.
+NUMBA_INLINE = {"learning_rate", "forward", "update", "accuracy", "new_layers", "new_params",
+                *HELPERS}
 
 
 class Code:
