@@ -2,9 +2,10 @@
 
 ``module_source(config)`` prints one plain-Python module (see ``symdiff.trainer.Config``):
 
-- ``forward``: every layer as loops with the layer sizes as literal constants, one column
-  per sample (``X[feature, sample]``, ``Z1[unit, sample]``) so the sample loop is innermost
-  and vectorizes;
+- ``forward``: every layer as loops over its units and inputs, one column per sample
+  (``X[feature, sample]``, ``Z1[unit, sample]``) so the sample loop is innermost and
+  vectorizes (widths read from the arrays: see ``LITERAL_SIZES``); a layer with at least
+  ``symdiff.trainer.BLAS_MIN_WEIGHTS`` weights uses ``np.dot`` instead, when SciPy is there;
 - ``loss_and_grads``: forward, the loss per sample, then backward with ``d``-names
   (``dZ2``, ``dW1``), layer by layer, in the style of the Hacker's guide;
 - ``update``: the optimizer; ``train``: every step of a ``fit`` in one call, calling back
@@ -21,7 +22,7 @@ from symdiff.expr import var
 from symdiff.functions import HELPERS, OPS
 
 from .mlp_inline import inline, is_identity
-from .printer import number, pyexpr
+from .printer import number
 
 COMMENT_COLUMN = 52
 RESERVED = {"np", "objmode", "params", "grads", "layers", "deltas", "X", "Y", "XB", "YB",
@@ -293,7 +294,7 @@ def forward_source(lay, calls):
 def loss_and_grads_source(lay, calls):
     config = lay.config
     c = Code()
-    sizes, L = lay.sizes, lay.L
+    L = lay.L
     with c.block("def loss_and_grads(params, grads, X, Y, layers, deltas):"):
         c('"""Total loss (data term + L2) at params for the samples X; its gradient goes to grads."""'
           if config.l2 else '"""Loss at params for the samples X; its gradient goes to grads."""')
@@ -324,7 +325,7 @@ def loss_source(c, lay, calls):
         c("dloss = 1.0", "sum over the batch")
     c("loss = 0.0")
     if config.loss.name == "softmax_ce":
-        c(f"# loss: softmax cross-entropy of S[:, s] with the label Y[s]")
+        c("# loss: softmax cross-entropy of S[:, s] with the label Y[s]")
         with c.block("for s in range(n):"):
             c("m = S[0, s]", "log-sum-exp, stable: subtract the largest score")
             with c.block(f"for c in range(1, {n_out}):"):

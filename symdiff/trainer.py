@@ -16,7 +16,7 @@ import json
 import math
 import re
 import sys
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass
 
 import numpy as np
 

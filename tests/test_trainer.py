@@ -452,11 +452,8 @@ def test_save_and_load_continue_identically(hinge_trainer, tmp_path):
 
 
 def test_export_is_a_standalone_module(hinge_trainer, tmp_path):
-    import importlib.util
     import subprocess
-    import sys
     X, labels = datasets.moons(40)
-    y = np.where(labels > 0, 1.0, -1.0)
     t = hinge_trainer
     path = tmp_path / "trainer_export.py"
     t.export(path)
