@@ -528,7 +528,8 @@ class Trainer:
         return path
 
     def export(self, path):
-        """Write a standalone module (needs only numpy and numba) with the trained params."""
+        """Write a standalone module with the trained params: it needs only numpy and numba
+        (and SciPy if a layer uses np.dot: see ``blas`` in ``mlp_trainer``)."""
         from codegen.mlp_export import export_source
         text = export_source(self)
         with open(path, "w", encoding="utf-8") as f:
