@@ -51,10 +51,15 @@ def lecture():
     hand = K.lecture_train(*flat, X, y, 0.1, steps)[0]
     np.testing.assert_allclose(ours, hand, rtol=1e-9)
 
-    def run():
+    u = symdiff.mlp_trainer([3, 4, 4, 1], activation="tanh", output_activation="tanh",
+                            loss="mse", reduction="sum", lr=0.1, seed=1, unroll=True, verbose=False)
+    np.testing.assert_allclose(u.fit(X, y, steps), hand, rtol=1e-9)
+
+    def run(t=t):
         t.params = start
         t.fit(X, y, steps)
     return {"symdiff": best_of(run) / steps * 1e6,
+            "symdiff unroll=True": best_of(lambda: run(u)) / steps * 1e6,
             "hand-written Numba": best_of(lambda: K.lecture_train(*flat, X, y, 0.1, steps)) / steps * 1e6}
 
 
