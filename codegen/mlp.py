@@ -343,9 +343,10 @@ def loss_source(c, lay, calls):
             c("dS[label, s] -= dloss")
     else:
         program = config.loss.program
-        c(f"# loss: {config.loss.text}, with s = S[o, s], y = Y[o, s]")
         single = n_out == 1
         o = "0" if single else "o"
+        c(f"# loss: {config.loss.text}, with s = S[{o}, s], y = Y[{o}, s]"
+          + ("" if single else ", summed over the outputs o"))
         ins = {"s": var(f"S[{o}, s]"), "y": var(f"Y[{o}, s]")}
         lines = inline(program, ins, {"s": f"dS[{o}, s]"}, var("dloss"),
                        reserved=RESERVED | set(FUNCTIONS))

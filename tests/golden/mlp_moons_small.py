@@ -71,7 +71,7 @@ def loss_and_grads(params, grads, X, Y, layers, deltas):
     forward(params, X, layers)
     dloss = 1.0/n                                     # mean over the batch: each sample's loss counts 1/n
     loss = 0.0
-    # loss: relu(1 - y*s), with s = S[o, s], y = Y[o, s]
+    # loss: relu(1 - y*s), with s = S[0, s], y = Y[0, s]
     for s in range(n):
         t1 = 1 - Y[0, s]*S[0, s]
         f = relu(t1)
