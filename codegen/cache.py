@@ -154,9 +154,24 @@ def _drop_numba_cache(path):
                 pass
 
 
+def _package(directory):
+    """The ``symdiff_kernels`` package that cached modules live in: Numba looks a module up
+    by name when it pickles references (object-mode callbacks), so the parent must exist."""
+    package = sys.modules.get("symdiff_kernels")
+    if package is None:
+        import types
+        package = types.ModuleType("symdiff_kernels", "symdiff's generated kernel modules")
+        package.__path__ = []
+        sys.modules["symdiff_kernels"] = package
+    if directory not in package.__path__:
+        package.__path__.append(directory)
+    return package
+
+
 def load(source):
     """Import the module holding ``source`` from the cache directory."""
     path = store(source)
+    _package(os.path.dirname(path))
     stem = os.path.splitext(os.path.basename(path))[0]
     module_name = f"symdiff_kernels.{stem}"
     module = sys.modules.get(module_name)
@@ -173,9 +188,8 @@ def load_plain(source):
     """Import the module holding ``source`` a second time, untouched by Numba."""
     path = store(source)
     stem = os.path.splitext(os.path.basename(path))[0]
+    _package(os.path.dirname(path))
     spec = importlib.util.spec_from_file_location(f"symdiff_kernels.{stem}_python", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    from . import vnumpy
-    module.np = vnumpy.plain()
     return module

@@ -157,6 +157,14 @@ def _cache_fault(exc):
         and "TypingError" not in text
 
 
+def plain_module(program):
+    """The scalar kernel module run as plain Python, with the same math as the compiled
+    one (``vnumpy.plain``), so both give bit-identical results."""
+    module = cache.load_plain(module_source(program))
+    module.np = vnumpy.plain()
+    return module
+
+
 class Kernels:
     """All compiled forms of one program: scalar entry point and per-mask loops."""
 

@@ -611,17 +611,9 @@ def compile_module(source):
     ``progress`` stays Python (called from ``objmode``). Compilation happens on first call;
     ``cache=True`` keeps the machine code beside the module for the next process.
     """
-    import sys
-    import types
     import numba
     from . import cache
     from .kernels import OPTIONS
-    if "symdiff_kernels" not in sys.modules:
-        # cache.load names modules symdiff_kernels.sd_<hash>; Numba caches a function with an
-        # objmode block only if that module's package can be found by name.
-        package = types.ModuleType("symdiff_kernels")
-        package.__path__ = []
-        sys.modules["symdiff_kernels"] = package
     module = cache.load(source)
     if getattr(module, "_symdiff_compiled", False):
         return module
@@ -642,12 +634,5 @@ def compile_module(source):
 
 def plain_module(source):
     """The same module run as plain Python (no Numba): slow, for tests and reading."""
-    import importlib.util
-    import os
     from . import cache
-    path = cache.store(source)
-    stem = os.path.splitext(os.path.basename(path))[0]
-    spec = importlib.util.spec_from_file_location(f"symdiff_kernels.{stem}_python", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return cache.load_plain(source)

@@ -102,9 +102,8 @@ class Derivative(InspectMixin):
     def python(self):
         """The generated module run as plain Python (no Numba): ``.value_and_grad(...)``."""
         if self._python is None:
-            from codegen.kernels import module_source
-            from codegen import cache
-            self._python = cache.load_plain(module_source(self.program))
+            from codegen.kernels import plain_module
+            self._python = plain_module(self.program)
         return self._python
 
     def _arguments(self, inputs):
