@@ -186,11 +186,15 @@ def _blas_layers(sizes, blas, unroll):
         raise FormulaError(f"blas must be True, False or 'auto', not {blas!r:.40}")
     if unroll or blas is False:
         return ()
+    import importlib.util
+    have_scipy = importlib.util.find_spec("scipy") is not None
     if blas == "auto":
-        import importlib.util
-        if importlib.util.find_spec("scipy") is None:
+        if not have_scipy:
             return ()
         return tuple(k for k in range(1, len(sizes)) if sizes[k] * sizes[k - 1] >= BLAS_MIN_WEIGHTS)
+    if not have_scipy:
+        raise FormulaError("blas=True needs SciPy (Numba's np.dot calls SciPy's BLAS)",
+                           hint='pip install -e ".[blas]", or use blas="auto"')
     return tuple(range(1, len(sizes)))
 
 

@@ -368,6 +368,7 @@ def test_compiled_minibatch_training_equals_plain_python(hinge_trainer):
 
 
 def test_compiled_blas_layers_equal_plain_python():
+    pytest.importorskip("scipy", reason="BLAS layers need SciPy (the optional extra 'blas')")
     X, labels = small_data(20, 3)
     t = symdiff.mlp_trainer([3, 5, 3], activation="tanh", loss="softmax_ce", blas=True, l2=1e-3,
                             optimizer="adam", lr=0.01, batch_size=8, verbose=False)
