@@ -13,6 +13,8 @@ import os
 import sys
 
 import numpy as np
+import importlib.util
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -154,8 +156,10 @@ CASES = [
          optimizer="momentum", lr=0.2, l2=1e-2),
     dict(sizes=[2, 3, 3], activation="tanh", output_activation="linear", loss="softmax_ce",
          unroll=True, reduction="sum", lr=0.05),
-    dict(sizes=[3, 5, 4, 2], activation="relu", output_activation="linear", loss="mse", blas=True,
-         l2=1e-2, optimizer="momentum"),
+    pytest.param(dict(sizes=[3, 5, 4, 2], activation="relu", output_activation="linear", loss="mse",
+                      blas=True, l2=1e-2, optimizer="momentum"),
+                 marks=pytest.mark.skipif(importlib.util.find_spec("scipy") is None,
+                                          reason="BLAS layers need SciPy (the optional extra 'blas')")),
 ]
 
 
