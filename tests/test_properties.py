@@ -62,8 +62,8 @@ def _away_from_kinks(text, expr, point):
     kinks = [a for a in sympy.preorder_traversal(expr) if isinstance(a, (sympy.Abs, sympy.Max, sympy.Min))]
     for k in kinks:
         parts = k.args if not isinstance(k, sympy.Abs) else (k.args[0], sympy.Integer(0))
-        gap = _at(parts[0] - parts[1], point) if len(parts) == 2 else 1.0
-        if abs(gap) < 1e-6:
+        values = [_at(p, point) for p in parts]          # Max/Min may hold 3+ arguments
+        if any(abs(u - v) < 1e-6 for i, u in enumerate(values) for v in values[i + 1:]):
             return False
     return True
 
