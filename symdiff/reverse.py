@@ -86,13 +86,16 @@ def reverse(graph, root, text, wrt=None, output_name=None, taken=()):
         if node.op in ("input", "const"):
             continue
         size[i] = 1
-        for a in node.args:
+        products = 0    # a product folded into a product: at most a*b*c per line, since each
+        for a in node.args:   # factor's gradient is the product of all the others
             child = nodes[a]
             if (child.op in _FOLDS_INTO.get(node.op, ()) and not child.names and uses[a] == 1
                     and OPS[child.op].inline and _const_exponent(graph, child)
-                    and size[i] + size[a] <= LINE_OPS):
+                    and size[i] + size[a] <= LINE_OPS
+                    and not (node.op == "mul" and child.op == "mul" and (products or size[a] > 1))):
                 folded.add(a)
                 size[i] += size[a]
+                products += node.op == "mul" and child.op == "mul"
     lines_of = [i for i in live if nodes[i].op not in ("input", "const") and i not in folded]
     if nodes[root].op == "const":
         lines_of.append(root)
