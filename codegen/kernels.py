@@ -26,6 +26,7 @@ PARALLEL_MIN = 1 << 17   # points per call before the prange loop is worth its t
 OPTIONS = dict(cache=True, error_model="numpy", nogil=True)
 INLINE_MAX_LINES = 160   # programs up to this size are inlined whole into their loops
 INLINE_MAX_CALLS = 24    # ... and up to this many transcendental calls
+WARN_LINES = 2000        # kernels bigger than this take Numba minutes to compile: say so
 
 
 def inline_policy(program):
@@ -61,7 +62,7 @@ def _loop_source(program, mask, kind, loop):
     lines = [f"def {kind}_{loop}({', '.join(list(program.inputs) + outs)}):",
              f'    """{call} at every point {i}; results go to {", ".join(outs)}."""',
              f"    for {i} in {rng}({outs[0]}.shape[0]):",
-             f"        {', '.join(results)} = {call}({args})"]
+             f"        {', '.join(results)}{',' if kind == 'grad' and len(results) == 1 else ''} = {call}({args})"]
     lines += [f"        {o}[{i}] = {r}" for o, r in zip(outs, results)]
     return "\n".join(lines) + "\n"
 
@@ -176,6 +177,11 @@ class Kernels:
         mask = None if mask is None else tuple(bool(m) for m in mask)
         compiled = self._modules.get(mask)
         if compiled is None:
+            size = len(self.program.forward) + len(self.program.backward)
+            if size > WARN_LINES:
+                warnings.warn(f"symdiff: compiling a {size}-line kernel with Numba; this can take "
+                              "minutes (it is cached afterwards). d.python runs it uncompiled.",
+                              RuntimeWarning, stacklevel=4)
             compiled = Compiled(module_source(self.program, mask), self.program)
             self._modules[mask] = compiled
         return compiled

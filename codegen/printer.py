@@ -8,10 +8,10 @@ import math
 
 from symdiff.functions import HELPERS, OPS
 
-_PREC = {"where": 0, "gt": 1, "ge": 1, "lt": 1, "le": 1, "add": 2, "sub": 2,
+_PREC = {"where": 0, "gt": 1, "ge": 1, "lt": 1, "le": 1, "eq": 1, "add": 2, "sub": 2,
          "mul": 3, "div": 3, "neg": 4, "pow": 5}
 _SYMBOL = {"add": " + ", "sub": " - ", "mul": "*", "div": "/", "pow": "**",
-           "gt": " > ", "ge": " >= ", "lt": " < ", "le": " <= "}
+           "gt": " > ", "ge": " >= ", "lt": " < ", "le": " <= ", "eq": " == "}
 COMMENT_COLUMN = 36
 
 
@@ -118,7 +118,8 @@ def function_source(program, name="value_and_grad", with_grad=True):
                 out.append(f"    # {header if len(header) <= 88 else header[:85] + '...'}")
             op = "+=" if line.accumulate else "="
             out.append("    " + _with_comment(f"{line.target} {op} {pyexpr(line.expr)}", line.rule))
-        out.append(f"    return {', '.join((program.output,) + program.grads)}")
+        results = (program.output,) + program.grads
+        out.append(f"    return {', '.join(results)}{',' if len(results) == 1 else ''}")
     else:
         out.append(f"    return {program.output}")
     return "\n".join(out) + "\n"

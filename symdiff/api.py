@@ -121,6 +121,8 @@ class Derivative(InspectMixin):
         for k in self.inputs:
             v = inputs[k]
             try:
+                if isinstance(v, (str, bytes)) or np.asarray(v).dtype.kind not in "biuf":
+                    raise TypeError
                 a = np.asarray(v, dtype=np.float64)
             except (TypeError, ValueError):
                 raise FormulaError(f"input {k!r} is not a number or numeric array: {v!r:.60}") from None

@@ -53,7 +53,9 @@ def parse_point(text):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--debug" in argv[1:]:           # accepted after the subcommand too
+        argv = ["--debug"] + [a for a in argv if a != "--debug"]
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

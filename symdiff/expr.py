@@ -11,7 +11,7 @@ import math
 
 
 class Ex:
-    """op is one of: var, num, add, sub, mul, div, pow, neg, call, where, gt, ge, lt, le."""
+    """op is one of: var, num, add, sub, mul, div, pow, neg, call, where, gt, ge, lt, le, eq."""
 
     __slots__ = ("op", "args")
 
@@ -136,7 +136,7 @@ class Ex:
     def count_ops(self):
         """Operations in the expression. A select counts once with its comparison, as a
         forward ``maximum(a, b)`` or ``relu(x)`` call (a compare and a select) counts once."""
-        return sum(1 for e in self.walk() if e.op not in ("var", "num", "gt", "ge", "lt", "le"))
+        return sum(1 for e in self.walk() if e.op not in ("var", "num", "gt", "ge", "lt", "le", "eq"))
 
     def substitute(self, mapping):
         """Replace variables by name with expressions, re-simplifying arithmetic

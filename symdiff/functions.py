@@ -19,7 +19,7 @@ import functools
 
 import numpy as np
 
-from .expr import call, where
+from .expr import Ex, call, num, where
 
 
 class _LazySympy:
@@ -116,9 +116,12 @@ class Op:
 def _pow_grad(g, y, a, b):
     if b.op == "num":  # constant exponent: n*a**(n-1), no log needed
         n = b.args[0]
+        if n == 0:
+            return (None, None)
         m = n - 1
         return ((n * a ** m if m != 0 else b) * g, None)
-    return (b * a ** (b - 1) * g, y * call("log", a) * g)
+    # d(a**b)/db = y*log(a), taken as 0 where a == 0 (as PyTorch and JAX do)
+    return (b * a ** (b - 1) * g, where(Ex("eq", a, num(0)), 0.0, y * call("log", a) * g))
 
 
 OPS = {}
@@ -182,7 +185,8 @@ ARITHMETIC = ("add", "sub", "mul", "div", "pow", "neg")
 FUNCTIONS = {name: op for name, op in OPS.items() if name not in ARITHMETIC}
 CONSTANTS = {"pi": (float(np.pi), "np.pi"), "e": (float(np.e), "np.e")}
 
-_COMPARE = {"gt": np.greater, "ge": np.greater_equal, "lt": np.less, "le": np.less_equal}
+_COMPARE = {"gt": np.greater, "ge": np.greater_equal, "lt": np.less, "le": np.less_equal,
+            "eq": np.equal}
 
 
 def evaluate(ex, env):

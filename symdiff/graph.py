@@ -62,6 +62,12 @@ class Graph:
         args = tuple(args)
         if all(self.nodes[a].op == "const" for a in args):
             return self.const(_fold(op, [self.nodes[a].value for a in args]))
+        if op == "pow" and self.nodes[args[1]].op == "const":   # exact: x**0 is 1 even for nan
+            exponent = self.nodes[args[1]].value
+            if exponent == 0:
+                return self.const(1)
+            if exponent == 1:
+                return args[0]
         key = (op, args)
         if op in ("add", "mul", "max", "min"):   # commutative: a*b and b*a are one node
             key = (op, tuple(sorted(args)))

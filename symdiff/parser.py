@@ -382,7 +382,7 @@ def closest(word, candidates):
         return d[-1][-1]
     word = word[:40]
     scored = sorted((distance(word, c), abs(len(c) - len(word)), c) for c in candidates)
-    if scored and scored[0][0] <= max(1, len(word) // 3):
+    if scored and scored[0][0] <= max(1, len(word) // 3) and scored[0][0] < len(word):
         return scored[0][2]
     return None
 

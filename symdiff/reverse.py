@@ -59,6 +59,9 @@ def reverse(graph, root, text, wrt=None, output_name=None, taken=()):
     inputs = tuple(graph.inputs)
     wrt = inputs if wrt is None else tuple(wrt)
     for w in wrt:
+        if w not in graph.inputs and any(w in n.names for n in graph.nodes):
+            raise FormulaError(f"wrt name {w!r} is an intermediate of the formula, not an input",
+                               hint="gradients are taken with respect to inputs: " + ", ".join(inputs))
         if w not in graph.inputs:
             from .parser import closest
             close = closest(str(w), inputs)

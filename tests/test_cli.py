@@ -59,3 +59,14 @@ def test_installed_console_script():
     assert done.stdout.splitlines()[1:] == ["df/dx = -4.0", "df/dy = -4.0", "df/dz = 3.0"]
     bad = subprocess.run(cmd + ["grad", "x +"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_debug_is_accepted_after_the_subcommand():
+    from symdiff import FormulaError
+    with pytest.raises(FormulaError):
+        main(["grad", "sigmod(x)", "--debug"])
+
+
+def test_formula_without_inputs_at_an_empty_point(capsys):
+    assert main(["grad", "2 + 3", "--at", ""]) == 0
+    assert capsys.readouterr().out.strip() == "f = 5.0"

@@ -198,3 +198,34 @@ def test_nothing_typed_is_ever_executed(tmp_path, monkeypatch):
             symdiff.differentiate(bad)
     assert calls == []
     assert not (tmp_path / "pwned").exists()
+
+
+def test_formula_without_inputs():
+    d = symdiff.differentiate("2 + 3")
+    assert d.inputs == () and d() == (5.0, {}) and d() == (5.0, {})
+    assert d.value() == 5.0
+
+
+def test_no_far_fetched_suggestions():
+    d = symdiff.differentiate("a*x + b")
+    with pytest.raises(FormulaError) as info:
+        d(a=1.0, x=1.0, b=1.0, z=1.0)
+    assert "did you mean" not in info.value.hint
+    with pytest.raises(FormulaError, match="intermediate"):
+        symdiff.differentiate("q = a*x\nf = q + b", wrt=["q"])
+
+
+def test_strings_are_not_numbers():
+    d = symdiff.differentiate("a*x")
+    with pytest.raises(FormulaError, match="not a number"):
+        d(a="1", x=2.0)
+    with pytest.raises(FormulaError, match="not a number"):
+        d(a=np.array(["1"]), x=2.0)
+
+
+def test_big_kernels_warn_before_a_long_compile(monkeypatch):
+    from codegen import kernels
+    monkeypatch.setattr(kernels, "WARN_LINES", 3)
+    d = symdiff.differentiate("sin(x)*cos(y) + x*y")
+    with pytest.warns(RuntimeWarning, match="can take minutes"):
+        d.kernels.get()
