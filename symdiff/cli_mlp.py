@@ -152,10 +152,11 @@ def run(args):
         print(f"symdiff: {exc}", file=sys.stderr)
         return 1
     print(f"data: {args.data}, {X.shape[0]} samples; MLP{tuple(sizes)}, loss {loss}")
-    print(f"loss: {losses[0]:.6g} at step 0 -> {losses[-1]:.6g} at step {args.steps - 1}")
+    print(f"loss: {losses[0]:.6g} at step 0 -> {losses[-1]:.6g} at step {args.steps - 1} "
+          "(each computed before that step's update; steps count from 0)")
     acc = accuracy(t.predict(X), y, loss)
     if acc is not None:
-        print(f"accuracy: {acc:.1%}")
+        print(f"accuracy after the last update: {acc:.1%}")
     if args.plot:
         fig, ax = plt.subplots(figsize=(6, 4))
         ax.plot(np.arange(len(losses)), losses)
