@@ -3,18 +3,19 @@
 Implementations: hand-written fused Numba loop (the reference, ratio 1), a
 hand-written forward-only Numba loop (gradient-cost ratio), SymPy lambdify
 (numpy, cse=True), torch autograd, JAX jit(vmap(value_and_grad)), CasADi SX
-(map over N), and symdiff through its public API.  Every peer is checked
-against the hand-written kernel before it is timed.
+(map over N), micrograd (the micrograd formula only, on a subset of the points),
+and symdiff through its public API.  Every peer is checked against the
+hand-written kernel before it is timed.
 
-Also: symdiff cold/warm first call in fresh subprocesses, and symdiff's neuron
-kernel with numba threads=2 vs 1.
+Also: symdiff's gradient cost (``d(...)`` value+gradient vs ``d.value(...)``),
+symdiff cold/warm first call in fresh subprocesses, and the neuron formula with
+numba threads=2 vs 1 (symdiff's ``d(...)`` switches to its prange loop).
 
-    python -m benchmarks.bench_formulas
+    python -m benchmarks.bench_formulas [--quick]
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import subprocess
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Callable
 
-from .common import (Mismatch, Row, Table, Timing, check_close, measured_row, peer,
+from .common import (Mismatch, Row, Table, Timing, check_close, peer,
                      symdiff_api, timeit, versions_markdown)
 from . import kernels_formulas as K
 
@@ -34,6 +35,9 @@ import numba
 import numpy as np
 
 N = 10**6
+QUICK_N = 10**5      # --quick
+MICROGRAD_POINTS = 2000   # micrograd builds a Python graph per point: timed on a subset
+GRADIENT_COST_TARGET = 2.5
 RTOL = 1e-8          # peers vs the hand-written kernel (float64, reordered ops)
 ATOL = 1e-12         # relative to max|ref|
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -222,11 +226,47 @@ def casadi_impl(f: Formula, inputs: dict):
     return run
 
 
-def symdiff_impl(f: Formula, inputs: dict, **options):
-    sd = symdiff_api()
-    if sd is None:
+NOT_APPLICABLE = "not applicable"
+
+
+def micrograd_impl(f: Formula, inputs: dict, points: int = MICROGRAD_POINTS):
+    """micrograd's scalar Value graph, one graph per point, on the first ``points``
+    points (``run.points``); its Value has +, *, ** and relu only, so it runs the
+    micrograd formula alone."""
+    if f.name != "micrograd":
+        return NOT_APPLICABLE
+    if peer("micrograd") is None:
         return None
-    d = sd.differentiate(f.source, wrt=list(f.wrt), **options)
+    from micrograd.engine import Value
+    m = SimpleNamespace(relu=lambda z: z.relu())
+    n = min(points, len(next(v for v in inputs.values() if np.ndim(v))))
+    cols = [np.broadcast_to(inputs[k], (n,)).tolist() if k in f.scalars else
+            inputs[k][:n].tolist() for k in f.wrt]
+
+    def run():
+        value = np.empty(n)
+        grads = np.empty((len(f.wrt), n))
+        for i in range(n):
+            leaves = [Value(col[i]) for col in cols]
+            out = f.build(m, **dict(zip(f.wrt, leaves)))
+            out.backward()
+            value[i] = out.data
+            for j, leaf in enumerate(leaves):
+                grads[j, i] = leaf.grad
+        return value, {k: grads[j] for j, k in enumerate(f.wrt)}
+    run.points = n
+    return run
+
+
+def symdiff_derivative(f: Formula):
+    sd = symdiff_api()
+    return None if sd is None else sd.differentiate(f.source, wrt=list(f.wrt))
+
+
+def symdiff_impl(f: Formula, inputs: dict):
+    d = symdiff_derivative(f)
+    if d is None:
+        return None
     return lambda: d(**inputs)
 
 
@@ -234,6 +274,7 @@ PEER_IMPLS = [("SymPy lambdify(cse=True)", sympy_impl),
               ("torch autograd", torch_impl),
               ("JAX jit(vmap(value_and_grad))", jax_impl),
               ("CasADi SX map", casadi_impl),
+              ("micrograd", micrograd_impl),
               ("symdiff", symdiff_impl)]
 
 PEER_NOTES = {
@@ -243,18 +284,18 @@ PEER_NOTES = {
 }
 
 
-def bench_formula(f: Formula, table: Table) -> None:
-    print(f"[{f.name}] checking hand-written kernels against finite differences", flush=True)
-    check_hand_kernels(f)
-    inputs = inputs_for(f)
-    args = args_of(f, inputs)
-    ref = f.fused(*args)
-    t_fused = measured_row(table, f.name, "hand-written Numba fused (value+grads)",
-                           lambda: f.fused(*args))
-    t_fwd = timeit(lambda: f.forward(*args))
-    table.add(Row.timed(f.name, "hand-written Numba forward only", t_fwd, ref=t_fused,
-                        note=f"gradient-cost ratio fused/forward = {t_fused.cpu / t_fwd.cpu:.2f}"))
-    for label, make in PEER_IMPLS:
+def add_impl_rows(table: Table, f: Formula, inputs: dict, ref, ref_timing: Timing | None,
+                  impls=None, n: int | None = None) -> dict[str, Timing]:
+    """Build, check and time each ``(label, make)`` of ``impls`` (default PEER_IMPLS).
+
+    ``make(f, inputs)`` returns a zero-argument run() giving ``(value, {name: grad})``,
+    None (peer not installed: a "skipped" row) or NOT_APPLICABLE (no row).  A run() with
+    a ``points`` attribute covers only the first ``points`` points: it is checked there
+    and its times are scaled to all ``n`` points.  Failures become rows, never aborts.
+    """
+    n = n or len(np.atleast_1d(ref[0]))
+    timings = {}
+    for label, make in impls or PEER_IMPLS:
         try:
             run = make(f, inputs)
         except Exception as exc:  # a peer that cannot even build is reported, not fatal
@@ -263,16 +304,82 @@ def bench_formula(f: Formula, table: Table) -> None:
         if run is None:
             table.add(Row(f.name, label, note="skipped (not installed / not available)"))
             continue
+        if isinstance(run, str):
+            continue
+        points = getattr(run, "points", n)
+        sub_ref = ref if points >= n else tuple(np.asarray(r)[:points] for r in ref)
         try:
             value, grads = run()        # also the warm-up / compile call
-            check_peer(label, f, value, grads, ref)
+            check_peer(label, f, value, grads, sub_ref)
         except Mismatch as exc:
             table.add(Row(f.name, label, note=f"WRONG, not timed: {exc}"))
             continue
         except Exception as exc:
             table.add(Row(f.name, label, note=f"FAILED: {type(exc).__name__}: {exc}"))
             continue
-        measured_row(table, f.name, label, run, ref=t_fused, note=PEER_NOTES.get(label, ""))
+        note = PEER_NOTES.get(label, "")
+        t = timeit(run)
+        if points < n:
+            scale = n / points
+            t = Timing(t.best * scale, t.median * scale, t.cpu * scale, t.repeats)
+            note = "; ".join(filter(None, [note, f"measured on the first {points:,} points, "
+                                                 f"times x{scale:g} (linear in N)"]))
+        table.add(Row.timed(f.name, label, t, ref=ref_timing, note=note))
+        timings[label] = t
+    return timings
+
+
+def bench_formula(f: Formula, table: Table, cost: Table | None = None, n: int = N) -> None:
+    print(f"[{f.name}] checking hand-written kernels against finite differences", flush=True)
+    check_hand_kernels(f)
+    inputs = inputs_for(f, n)
+    args = args_of(f, inputs)
+    ref = f.fused(*args)
+    t_fused = timeit(lambda: f.fused(*args))
+    table.add(Row.timed(f.name, "hand-written Numba fused (value+grads)", t_fused, ref=t_fused))
+    t_fwd = timeit(lambda: f.forward(*args))
+    table.add(Row.timed(f.name, "hand-written Numba forward only", t_fwd, ref=t_fused,
+                        note=f"gradient-cost ratio fused/forward = {t_fused.cpu / t_fwd.cpu:.2f}"))
+    add_impl_rows(table, f, inputs, ref, t_fused, n=n)
+    if cost is not None:
+        bench_gradient_cost(f, inputs, t_fwd, t_fused, cost)
+
+
+# --- gradient cost: value + gradient vs value only ---------------------------------------
+def _interleaved(fns, rounds: int = 2) -> list[Timing]:
+    """timeit each of ``fns`` in turn, ``rounds`` times; per fn the round with the best
+    CPU time (alternating keeps a burst of load from hitting only one of them)."""
+    best: list[Timing | None] = [None] * len(fns)
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            t = timeit(fn)
+            if best[i] is None or t.cpu < best[i].cpu:
+                best[i] = t
+    return best
+
+
+def bench_gradient_cost(f: Formula, inputs: dict, t_fwd: Timing, t_fused: Timing,
+                        table: Table) -> None:
+    table.add(Row.timed(f.name, "hand-written Numba forward only", t_fwd))
+    table.add(Row.timed(f.name, "hand-written Numba fused (value+grads)", t_fused, ref=t_fwd))
+    d = symdiff_derivative(f)
+    if d is None:
+        table.add(Row(f.name, "symdiff", note="skipped: symdiff API missing"))
+        return
+    args = args_of(f, inputs)
+    try:
+        check_close(f"{f.name} symdiff d.value()", d.value(**inputs), f.forward(*args),
+                    RTOL, ATOL)
+        check_peer("symdiff d()", f, *d(**inputs), f.fused(*args))
+    except Exception as exc:
+        table.add(Row(f.name, "symdiff", note=f"FAILED: {type(exc).__name__}: {exc}"))
+        return
+    t_value, t_grad = _interleaved([lambda: d.value(**inputs), lambda: d(**inputs)])
+    ratio = t_grad.cpu / t_value.cpu
+    table.add(Row.timed(f.name, "symdiff d.value() (forward only)", t_value))
+    table.add(Row.timed(f.name, "symdiff d() (value+grads)", t_grad, ref=t_value,
+                        note=("within" if ratio <= GRADIENT_COST_TARGET else "ABOVE")
+                        + f" the {GRADIENT_COST_TARGET}x target"))
 
 
 # --- symdiff cold / warm first call in fresh subprocesses ----------------------------
@@ -325,90 +432,177 @@ def bench_first_call(table: Table) -> None:
 # --- two threads vs one ----------------------------------------------------------------
 # Runs in a subprocess: the benchmark process is pinned to one CPU, and numba's
 # worker threads inherit that mask.  Ratios here are wall-clock speedups.
-def _thread_timings(fn) -> dict[int, Timing]:
-    times = {}
-    for threads in (1, 2):
-        numba.set_num_threads(threads)
-        try:
-            times[threads] = timeit(fn, min_repeats=10)
-        finally:
-            numba.set_num_threads(1)
+THREADS_N = 10**6     # >= codegen.kernels.PARALLEL_MIN (2**17): d(...) may use prange
+
+
+def _thread_timings(fn, after=None, rounds: int = 2) -> dict[int, Timing]:
+    """1 and 2 threads, alternating for ``rounds`` rounds (a burst of load elsewhere
+    then hits both counts); per thread count the round with the best wall time."""
+    times: dict[int, Timing] = {}
+    for _ in range(rounds):
+        for threads in (1, 2):
+            numba.set_num_threads(threads)
+            try:
+                t = timeit(fn, min_repeats=10)
+                if threads not in times or t.best < times[threads].best:
+                    times[threads] = t
+                if after is not None:
+                    after(threads)
+            finally:
+                numba.set_num_threads(1)
     return times
 
 
+def loops_run_by(d, call) -> list[str]:
+    """Names of the kernel functions ``call()`` runs through Derivative ``d``'s array path
+    (``grad_loop`` or its prange twin ``grad_ploop``), seen by wrapping ``d.kernels.get``
+    for this one call."""
+    kernels = d.kernels
+    ran: list[str] = []
+    original = kernels.get
+
+    def get(mask=None):
+        compiled = original(mask)
+        return lambda name, *args: (ran.append(name), compiled(name, *args))[1]
+    kernels.get = get
+    try:
+        call()
+    finally:
+        del kernels.get              # back to the class's method
+    return ran
+
+
 def threads_probe() -> dict:
-    """label -> {threads: Timing}, for the hand prange kernel and symdiff."""
-    f = FORMULAS[0]
-    inputs = inputs_for(f)
-    args = args_of(f, inputs)
-    out = {"hand-written Numba prange": _thread_timings(lambda: K.neuron_fused_parallel(*args))}
-    sd = symdiff_api()
-    if sd is not None:
-        # Ask for a parallel kernel if the API has such an option; otherwise the default.
-        options = ({"parallel": True}
-                   if "parallel" in inspect.signature(sd.differentiate).parameters else {})
-        run = symdiff_impl(f, inputs, **options)
+    """{"timings": {label: {threads: Timing}}, "loops": {label: {threads: [kernel names]}}}.
+
+    neuron: the hand-written prange kernel and symdiff's default ``d(**inputs)``, which
+    runs its prange loop (``grad_ploop``) for N >= 2**17 when numba has more than one
+    thread.  neuron moves ~64 MB per call in ~2.5 ms (memory-bound); the transcendental
+    formula is compute-bound, so it shows what a second thread can give.
+    """
+    out = {"timings": {}, "loops": {}}
+    for f in FORMULAS:
+        if f.name not in ("neuron", "transcendental"):
+            continue
+        inputs = inputs_for(f, THREADS_N)
+        args = args_of(f, inputs)
+        if f.name == "neuron":
+            out["timings"]["neuron: hand-written Numba prange"] = \
+                _thread_timings(lambda: K.neuron_fused_parallel(*args))
+        d = symdiff_derivative(f)
+        if d is None:
+            continue
+        run = lambda d=d, inputs=inputs: d(**inputs)      # noqa: E731
         check_peer("symdiff", f, *run(), f.fused(*args))
-        label = "symdiff" + (" (parallel=True)" if options else "")
-        out[label] = _thread_timings(run)
+        label = f"{f.name}: symdiff d()"
+        loops = out["loops"][label] = {}
+
+        def after(threads, d=d, run=run, loops=loops):   # still at this thread count
+            loops[threads] = loops_run_by(d, run)
+        out["timings"][label] = _thread_timings(run, after)
     return out
 
 
 def bench_threads(table: Table) -> None:
     env = dict(os.environ, BENCHMARKS_CPU="all")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_formulas", "--threads-probe"],
-                          env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    cmd = [sys.executable, "-m", "benchmarks.bench_formulas", "--threads-probe"]
+    from . import common
+    if common.QUICK:
+        cmd.append("--quick")
+    proc = subprocess.run(cmd, env=env, cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=600)
     if proc.returncode != 0:
         table.add(Row("neuron threads", "threads probe",
                       note="FAILED: " + (proc.stderr.strip().splitlines() or ["?"])[-1][:200]))
         return
-    for label, times in json.loads(proc.stdout.strip().splitlines()[-1]).items():
+    probe = json.loads(proc.stdout.strip().splitlines()[-1])
+    for label, times in probe["timings"].items():
+        bench, impl = label.split(": ", 1)
+        loops = probe["loops"].get(label, {})
         one = Timing(**times["1"])
-        for threads, t in times.items():
-            row = Row.timed("neuron threads", f"{label}, {threads} thread(s)", Timing(**t))
+        for threads, t in sorted(times.items()):
+            row = Row.timed(f"{bench} threads", f"{impl}, {threads} thread(s)", Timing(**t))
             row.ratio = one.best / row.best * 1e3      # speedup: higher is better
+            notes = []
+            if threads in loops:
+                notes.append("ran " + (", ".join(loops[threads]) or "?"))
             if threads == "2" and load > 0.5:
-                row.note = (f"load average {load:.1f} when started: another process holds "
-                            "a core, so this speedup is not meaningful")
+                notes.append(f"load average {load:.1f} when started: another process holds "
+                             "a core, so this speedup is not meaningful")
+            row.note = "; ".join(notes)
             table.add(row)
-    if symdiff_api() is None:
+    if not any("symdiff" in label for label in probe["timings"]):
         table.add(Row("neuron threads", "symdiff", note="skipped: symdiff API missing"))
 
 
-def main() -> list[Table]:
-    formulas = Table(f"Formulas: value + all gradients, N = {N:,}, float64, one thread")
+def main(quick: bool = False) -> list[Table]:
+    n = QUICK_N if quick else N
+    formulas = Table(f"Formulas: value + all gradients, N = {n:,}, float64, one thread")
     formulas.notes += [
         "ratio = best CPU time / best CPU time of the hand-written fused Numba loop "
         "(lower is faster).",
         "Every peer's value and gradients were checked against the hand-written kernel "
         f"(rtol {RTOL:g}) before timing; the hand-written kernels against central finite "
         "differences.",
-        "Hand-written kernels and JAX/SymPy/CasADi/symdiff return per-point gradients for the "
-        "scalar parameters a, b, c; torch returns their sums.",
+        "Hand-written kernels and JAX/SymPy/CasADi/micrograd/symdiff return per-point "
+        "gradients for the scalar parameters a, b, c; torch returns their sums.",
+        "micrograd's Value has +, *, ** and relu only (no exp, log, sin, tanh): it runs the "
+        "micrograd formula alone, one Python graph per point.",
+        "The hand-written kernels call `math.exp`/`sin`/`cos`/`log`/`tanh`: scalar libm calls "
+        "(pip's Numba has no SVML), which keep LLVM from vectorizing their loops. symdiff's "
+        "kernels bind these names to `codegen.vmath` (vectorizable, within ~2 ulp of libm), "
+        "so symdiff can beat the hand-written \"reference\" on transcendental formulas.",
+    ]
+    cost = Table(f"Gradient cost: value + all gradients vs value only, N = {n:,}",
+                 ratio_label="ratio (CPU) value+grads / value only",
+                 target=GRADIENT_COST_TARGET)
+    cost.notes += [
+        f"symdiff: `d(**inputs)` (value and gradient) vs `d.value(**inputs)` (forward loop "
+        f"only), measured alternately twice, best CPU time of each; target <= "
+        f"{GRADIENT_COST_TARGET}x.",
+        "Hand-written: the fused kernel vs the forward-only kernel (the same timings as in "
+        "the formulas table).",
     ]
     for f in FORMULAS:
-        bench_formula(f, formulas)
-    extra = Table("symdiff first call and threads", ratio_label="ratio")
+        bench_formula(f, formulas, cost, n)
+    extra = Table("symdiff first call and threads", ratio_label="ratio", chart=False)
     extra.notes += [
         f"First call: fresh `python -c` subprocess, formula `{FIRST_CALL_FORMULA}` with "
         "N = 1000, SYMDIFF_CACHE_DIR set to an empty temp dir for the cold run and reused for "
         "the warm run; best = import + differentiate + first call, measured inside the "
         "subprocess.",
-        f"Threads: neuron at N = {N:,}, numba.set_num_threads(1) vs (2) in a subprocess that "
-        "is not pinned to one CPU; ratio = wall-clock speedup (best of >= 10).",
+        f"Threads: neuron and transcendental at N = {THREADS_N:,}, numba.set_num_threads(1) "
+        "vs (2) in a "
+        "subprocess that is not pinned to one CPU, alternating 1, 2, 1, 2 threads; ratio = "
+        "wall-clock speedup (best of >= 10 per round, best round). The CPU column undercounts "
+        "the worker threads on millisecond calls (seen: a trivial 2-thread prange loop read "
+        "CPU = wall; a running thread's time is likely only folded in at scheduler ticks), "
+        "so only the wall times mean anything here. "
+        "symdiff's `d(**inputs)` picks its prange loop (`grad_ploop`) by itself when N >= "
+        "2**17 and numba has more than one thread; 'ran' names the kernel loop one extra "
+        "call made at that thread count (seen by wrapping `d.kernels.get`). neuron is "
+        "memory-bound for symdiff (~64 MB of inputs and outputs per call in ~2.5 ms), so a "
+        "second thread can give little there; transcendental is compute-bound.",
     ]
     bench_first_call(extra)
     bench_threads(extra)
-    return [formulas, extra]
+    return [formulas, cost, extra]
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--threads-probe"]:
-        print(json.dumps({label: {n: vars(t) for n, t in times.items()}
-                          for label, times in threads_probe().items()}))
+    argv = sys.argv[1:]
+    quick = "--quick" in argv
+    if quick:
+        from . import common
+        common.set_quick(True)
+    if "--threads-probe" in argv:
+        probe = threads_probe()
+        print(json.dumps({"timings": {label: {n: vars(t) for n, t in times.items()}
+                                      for label, times in probe["timings"].items()},
+                          "loops": probe["loops"]}))
         sys.exit()
-    tables = main()
+    tables = main(quick)
     print()
     for t in tables:
         print(t.markdown())

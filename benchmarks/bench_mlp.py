@@ -367,7 +367,9 @@ def bench_problem(prob: Problem, table: Table) -> None:
                        f"(all trajectories equal to rtol {RTOL:g}).")
 
 
-def main() -> list[Table]:
+def main(quick: bool = False) -> list[Table]:
+    """``quick``: the caller has set ``common.set_quick`` (fewer repeats); the problems
+    keep their sizes, since every trajectory is checked against the Numba one."""
     table = Table("MLP training: per-step time, float64, one thread",
                   ratio_label="ratio (CPU) vs first Numba row")
     table.notes.append("Times are best (and median) of whole training runs divided by the "

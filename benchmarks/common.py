@@ -144,6 +144,14 @@ def versions() -> dict[str, str]:
 
 
 # --- timing ------------------------------------------------------------------
+QUICK = False   # set by ``python -m benchmarks --quick``: fewer repeats (smoke run)
+
+
+def set_quick(quick: bool = True) -> None:
+    global QUICK
+    QUICK = bool(quick)
+
+
 @dataclass
 class Timing:
     best: float      # seconds, wall clock (perf_counter)
@@ -163,6 +171,9 @@ def timeit(fn, *, warmup: int = 1, min_repeats: int = 5, max_repeats: int = 50,
     early once ``max_time`` seconds are spent (at least 2 timed calls).  The
     caller makes ``fn`` synchronous (e.g. ``block_until_ready`` for JAX).
     """
+    if QUICK:   # a smoke run: numbers are indicative only
+        min_repeats, max_repeats = min(min_repeats, 2), min(max_repeats, 3)
+        budget, max_time = min(budget, 0.1), min(max_time, 0.5)
     for _ in range(warmup):
         fn()
     times: list[float] = []
@@ -224,6 +235,8 @@ class Table:
     ratio_label: str = "ratio (CPU) vs hand fused"
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    chart: bool = True     # draw its ratios in RESULTS.png (False: ratios of another kind)
+    target: float | None = None   # a ratio to mark in the chart (e.g. the 2.5x gradient cost)
 
     def add(self, row: Row) -> Row:
         self.rows.append(row)
