@@ -386,36 +386,33 @@ def backward_layer(c, lay, k, calls):
     decay_b = f" + 2*L2*b{k}[j]" if config.l2 and not config.l2_weights_only else ""
     c(f"# backward through {z} = W{k} @ {src} + b{k}: dW{k} = d{z} @ {src}.T, db{k} = row sums of d{z}")
     sq_b = config.l2 and not config.l2_weights_only
-    if lay.blas(k):
+    blas = lay.blas(k)
+    if blas:
         c(f"dW{k}[:, :] = np.dot(d{z}, {src}.T)", "BLAS")
-        with c.block(f"for j in range({_out(sizes, k)}):"):
-            c("acc = 0.0")
-            with c.block("for s in range(n):"):
-                c(f"acc += d{z}[j, s]")
-            c(f"db{k}[j] = acc{decay_b}")
-            if sq_b:
-                c(f"sq += b{k}[j]*b{k}[j]")
-            if config.l2:
-                with c.block(f"for i in range({_in(sizes, k)}):"):
-                    c(f"dW{k}[j, i] += 2*L2*W{k}[j, i]")
-                    c(f"sq += W{k}[j, i]*W{k}[j, i]")
-        if k > 1:
-            c(f"d{src}[:, :] = np.dot(W{k}.T, d{z})", "BLAS")
-        return
     with c.block(f"for j in range({_out(sizes, k)}):"):
-        c("acc = 0.0")
+        c("acc = 0.0")                       # db = row sums of dz (both layouts)
         with c.block("for s in range(n):"):
             c(f"acc += d{z}[j, s]")
         c(f"db{k}[j] = acc{decay_b}")
         if sq_b:
             c(f"sq += b{k}[j]*b{k}[j]")
-        with c.block(f"for i in range({_in(sizes, k)}):"):
-            c("acc = 0.0")
-            with c.block("for s in range(n):"):
-                c(f"acc += d{z}[j, s]*{src}[i, s]")
-            c(f"dW{k}[j, i] = acc{decay_w}")
+        if blas:                             # dW came from np.dot: only its L2 term is left
             if config.l2:
-                c(f"sq += W{k}[j, i]*W{k}[j, i]")
+                with c.block(f"for i in range({_in(sizes, k)}):"):
+                    c(f"dW{k}[j, i] += 2*L2*W{k}[j, i]")
+                    c(f"sq += W{k}[j, i]*W{k}[j, i]")
+        else:
+            with c.block(f"for i in range({_in(sizes, k)}):"):
+                c("acc = 0.0")
+                with c.block("for s in range(n):"):
+                    c(f"acc += d{z}[j, s]*{src}[i, s]")
+                c(f"dW{k}[j, i] = acc{decay_w}")
+                if config.l2:
+                    c(f"sq += W{k}[j, i]*W{k}[j, i]")
+    if blas:
+        if k > 1:
+            c(f"d{src}[:, :] = np.dot(W{k}.T, d{z})", "BLAS")
+        return
     if k > 1:
         c(f"# d{src} = W{k}.T @ d{z}")
         with c.block(f"for i in range({_in(sizes, k)}):"):
