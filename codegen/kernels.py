@@ -17,6 +17,8 @@ compare Numba against Python on the very same source.
 import functools
 import warnings
 
+import numpy as np
+
 from symdiff.functions import HELPERS
 
 from . import cache, vnumpy
@@ -102,32 +104,41 @@ def module_source(program, mask=None):
 
 
 class Compiled:
-    """Numba-compiled functions of one kernel module (compiled lazily, on first call)."""
+    """Numba-compiled functions of one kernel module (compiled lazily, on first call).
 
-    def __init__(self, source, program):
+    ``names``: the module's functions to compile; ``inline``: those Numba inlines at its IR
+    level into their callers; ``np_inline``: whether vmath's functions are inlined too."""
+
+    def __init__(self, source, names, inline=(), np_inline=False):
         import numba
         self.source = source
         self.module = cache.load(source)
-        self.names = helpers_used(program) + ["value", "value_and_grad"] + [
-            f"{k}_{l}" for k in ("grad", "value") for l in ("loop", "ploop")
-            if hasattr(self.module, f"{k}_{l}")]
+        self.names = [name for name in names if hasattr(self.module, name)]
         self._numba = numba
-        self.inline = inline_policy(program)
+        self.inline = set(inline)
+        self.np_inline = np_inline
         self._wrap(cache_on=True)
         self._first = set()
+
+    @classmethod
+    def of_program(cls, program, mask=None):
+        inline = inline_policy(program)
+        names = helpers_used(program) + ["value", "value_and_grad"]
+        loops = [f"{k}_{l}" for k in ("grad", "value") for l in ("loop", "ploop")] if mask is not None else []
+        return cls(module_source(program, mask), names + loops, names if inline else (), inline)
 
     def _wrap(self, cache_on):
         numba = self._numba
         mod = self.module
         mod.prange = numba.prange
-        mod.np = vnumpy.compiled(self.inline)
+        mod.np = vnumpy.compiled(self.np_inline)
         for name in self.names:
             fn = getattr(mod, name)
             fn = getattr(fn, "py_func", fn)
             opts = dict(OPTIONS, cache=cache_on)
             if name.endswith("_ploop"):
                 opts["parallel"] = True
-            elif not name.endswith("_loop") and self.inline:
+            elif name in self.inline:
                 opts["inline"] = "always"   # a call left in a loop body stops vectorization
             setattr(mod, name, numba.njit(**opts)(fn))
 
@@ -149,7 +160,6 @@ class Compiled:
         self._first.add(name)
         return result
 
-
 def _cache_fault(exc):
     import pickle
     text = f"{type(exc).__module__}.{type(exc).__name__}: {exc}"
@@ -166,34 +176,86 @@ def plain_module(program):
     return module
 
 
-class Kernels:
-    """All compiled forms of one program: scalar entry point and per-mask loops."""
+from symdiff.api import KERNELS  # noqa: E402  ("auto", "straight", "tape")
 
-    def __init__(self, program):
+
+class Kernels:
+    """All compiled forms of one program: scalar entry point and per-mask loops.
+
+    ``kernel``: "straight" compiles the program's own lines, "tape" runs it on the shared
+    tape interpreter (``codegen.tape``: nothing to compile per program), "auto" takes
+    "straight" for programs small enough to inline whole (``inline_policy``: the fastest
+    code, compiled in a second or two) and the tape for the rest. Past that size a
+    straight kernel is both slow to compile (17 s at 2,500 lines, 10 minutes not enough
+    at 100,000) and slower to run than the tape, since its transcendental calls are no
+    longer inlined and its loops no longer vectorize (benchmarks/STRESS.md)."""
+
+    def __init__(self, program, kernel="auto"):
+        if kernel not in KERNELS:
+            raise ValueError(f"kernel must be one of {', '.join(KERNELS)}, not {kernel!r}")
         self.program = program
         self._modules = {}
+        self._tapes = {}
+        if kernel == "auto":
+            kernel = "straight" if inline_policy(program) else "tape"
+        self.kind = kernel
+
+    def built(self):
+        """Whether a kernel module or a tape has been built (scalar calls then use it)."""
+        return bool(self._modules or self._tapes)
+
+    def lines(self):
+        return len(self.program.forward) + len(self.program.backward)
 
     def get(self, mask=None):
+        """The straight-line kernel module for ``mask`` (None: scalar entry points only)."""
         mask = None if mask is None else tuple(bool(m) for m in mask)
         compiled = self._modules.get(mask)
         if compiled is None:
-            size = len(self.program.forward) + len(self.program.backward)
+            size = self.lines()
             if size > WARN_LINES:
                 warnings.warn(f"symdiff: compiling a {size}-line kernel with Numba; this can take "
-                              "minutes (it is cached afterwards). d.python runs it uncompiled.",
+                              "minutes (it is cached afterwards). kernel='tape' needs no compile.",
                               RuntimeWarning, stacklevel=4)
-            compiled = Compiled(module_source(self.program, mask), self.program)
+            compiled = Compiled.of_program(self.program, mask)
             self._modules[mask] = compiled
         return compiled
 
+    def tape(self, grad=True):
+        """The program lowered to a tape (``codegen.tape.Tape``)."""
+        found = self._tapes.get(grad)
+        if found is None:
+            from . import tape
+            found = self._tapes[grad] = tape.lower(self.program, grad)
+        return found
+
+    def run_tape(self, X, grad=True, parallel=None, python=False):
+        """Results (value, gradients...) as rows, at every column of X (inputs x points)."""
+        import numba
+        from . import tape
+        module = tape.plain() if python else tape.compiled()
+        threads = 1 if python else numba.get_num_threads()
+        return self.tape(grad).run(X, module, parallel, threads)
+
     def scalar(self, *args, grad=True):
+        if self.kind == "tape":
+            out = self.run_tape(np.array(args, dtype=np.float64).reshape(len(args), 1), grad)
+            return tuple(float(r) for r in out[:, 0]) if grad else float(out[0, 0])
         return self.get()("value_and_grad" if grad else "value", *args)
 
     def arrays(self, mask, args, outs, grad=True, parallel=None):
         """Run the loop for ``mask`` over ``args``, writing one 1-D array per result."""
         import numba
+        size = outs[0].shape[0]
+        if self.kind == "tape":
+            X = np.empty((len(args), size))
+            for k, a in enumerate(args):
+                X[k] = a
+            for out, row in zip(outs, self.run_tape(X, grad, parallel)):
+                out[...] = row
+            return outs
         if parallel is None:
-            parallel = outs[0].shape[0] >= PARALLEL_MIN and numba.get_num_threads() > 1
+            parallel = size >= PARALLEL_MIN and numba.get_num_threads() > 1
         name = ("grad" if grad else "value") + ("_ploop" if parallel else "_loop")
         self.get(mask)(name, *args, *outs)
         return outs

@@ -16,11 +16,21 @@ from .parser import closest, parse
 from .reverse import reverse
 
 
-def differentiate(formula, wrt=None):
+KERNELS = ("auto", "straight", "tape")
+
+
+def differentiate(formula, wrt=None, kernel="auto"):
     """Differentiate a formula (text, program text, or ``sympy.Expr``).
 
     ``wrt``: input names (a list, or a comma-separated string); ``None`` means all inputs.
+    ``kernel``: how calls run compiled. "straight" compiles the program's own lines with
+    Numba (the fastest code for small programs; compile time grows steeply with length),
+    "tape" runs them on one shared interpreter compiled once per machine (nothing to
+    compile per formula), "auto" (default) takes "straight" for programs of up to about
+    160 lines and 24 function calls, the tape above.
     """
+    if kernel not in KERNELS:
+        raise FormulaError(f"unknown kernel {kernel!r}", hint="kernel is one of: " + ", ".join(KERNELS))
     sympy = sys.modules.get("sympy")   # a SymPy expression means SymPy is already imported
     if sympy is not None and isinstance(formula, sympy.Basic):
         if not isinstance(formula, sympy.Expr):
@@ -43,7 +53,7 @@ def differentiate(formula, wrt=None):
     if isinstance(wrt, str):
         wrt = [w.strip() for w in wrt.split(",") if w.strip()]
     program = reverse(graph, root, text, wrt, output_name, taken)
-    return Derivative(program, graph, root)
+    return Derivative(program, graph, root, kernel)
 
 
 try:   # show/trace/graph/stats/export/notebook reprs live in symdiff/inspection.py
@@ -68,8 +78,9 @@ class Derivative(InspectMixin):
     Array calls always use the compiled loops.
     """
 
-    def __init__(self, program, graph, root):
+    def __init__(self, program, graph, root, kernel="auto"):
         self.program = program
+        self.kernel = kernel
         self.graph = graph
         self.root = root
         self.formula = program.text
@@ -95,7 +106,7 @@ class Derivative(InspectMixin):
     def kernels(self):
         if self._kernels is None:
             from codegen.kernels import Kernels
-            self._kernels = Kernels(self.program)
+            self._kernels = Kernels(self.program, self.kernel)
         return self._kernels
 
     @property
@@ -152,7 +163,7 @@ class Derivative(InspectMixin):
         n_out = 1 + len(self.wrt) if grad else 1
         if all(a.ndim == 0 for a in values):
             result = None
-            if self._scalar_calls < SCALAR_TIER_UP and self._kernels is None:
+            if self._scalar_calls < SCALAR_TIER_UP and not (self._kernels and self._kernels.built()):
                 self._scalar_calls += 1
                 result = self._plain(values, grad)
             if result is None:

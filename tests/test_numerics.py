@@ -7,10 +7,18 @@ import pytest
 
 import symdiff
 
-PATHS = ["numba-scalar", "numba-array", "python"]
+PATHS = ["numba-scalar", "numba-array", "python", "tape-scalar", "tape-array", "tape-python"]
 
 
 def run(d, path, **point):
+    if path.startswith("tape"):   # the same formula on the tape interpreter (codegen/tape.py)
+        d = symdiff.differentiate(d.program.text, kernel="tape")
+        X = np.array([[point[k]] * 2 for k in d.inputs], dtype=float)
+        if path == "tape-python":
+            with np.errstate(all="ignore"):
+                rows = d.kernels.run_tape(X, python=True)[:, 0]
+            return float(rows[0]), dict(zip(d.wrt, map(float, rows[1:])))
+        path = "numba-" + path[5:]
     if path == "numba-scalar":
         result = d.kernels.scalar(*(float(point[k]) for k in d.inputs))
         return float(result[0]), dict(zip(d.wrt, map(float, result[1:])))

@@ -35,6 +35,10 @@ def test_ten_thousand_node_formula():
     result = d.python.value_and_grad(x, y)
     assert result[0] == pytest.approx(want, rel=1e-10)
     assert result[1] == pytest.approx(sum(math.cos(i * x + y) * i * (i + 1) for i in range(1, 2501)), rel=1e-10)
+    # compiled: too big to inline, so it runs on the tape, with the same numbers to the bit
+    assert d.kernels.kind == "tape"
+    value, grad = d(x=np.array([x, x]), y=y)
+    assert (value[1], grad["x"][1], grad["y"][1]) == tuple(result)
 
 
 def test_sum_of_three_thousand_terms_that_breaks_ast_parse():
