@@ -70,3 +70,13 @@ def test_debug_is_accepted_after_the_subcommand():
 def test_formula_without_inputs_at_an_empty_point(capsys):
     assert main(["grad", "2 + 3", "--at", ""]) == 0
     assert capsys.readouterr().out.strip() == "f = 5.0"
+
+
+def test_bench_runs_python_m_benchmarks_from_the_checkout(capfd, monkeypatch):
+    assert main(["bench", "--", "--help"]) == 0
+    out = capfd.readouterr().out
+    assert "usage: python -m benchmarks" in out and "--stress" in out
+    from symdiff import cli_bench
+    monkeypatch.setattr(cli_bench, "checkout", lambda: None)
+    assert main(["bench", "--quick"]) == 2
+    assert "needs the benchmarks/ folder of a source checkout" in capfd.readouterr().err
