@@ -18,7 +18,15 @@ class CheckReport:
                  f"  central differences, h = {STEP:g}*max(1, |x|); pass if rel. error <= {TOLERANCE:g}",
                  f"  {'input':<10} {'symdiff':>22} {'finite diff.':>22} {'rel. error':>11}"]
         for name, a, n, err in self.rows:
-            lines.append(f"  {name:<10} {_fmt(a):>22} {_fmt(n):>22} {err:>11.2e}")
+            where = ""
+            if np.ndim(a) or np.ndim(n):   # arrays: show the point with the largest error
+                a, n = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(n, dtype=float))
+                rel = np.abs(a - n) / np.maximum(np.maximum(np.abs(a), np.abs(n)), 1.0)
+                worst = np.unravel_index(np.nanargmax(rel), a.shape) if a.size and not np.all(np.isnan(rel)) \
+                    else (0,) * a.ndim
+                where = f"  worst of {a.size} points, at {list(map(int, worst))}" if a.size else "  (no points)"
+                a, n = (a[worst], n[worst]) if a.size else (np.nan, np.nan)
+            lines.append(f"  {name:<10} {_fmt(a):>22} {_fmt(n):>22} {err:>11.2e}{where}")
         lines.append("  OK" if self.ok else "  FAILED: some gradients disagree with finite differences")
         return "\n".join(lines)
 
@@ -28,7 +36,10 @@ class CheckReport:
 
 def _fmt(v):
     a = np.asarray(v)
-    return f"{float(a):.16g}" if a.ndim == 0 else f"array{a.shape}"
+    if a.ndim == 0:
+        return f"{float(a):.16g}"
+    return np.array2string(a, threshold=6, edgeitems=2, separator=", ",
+                           formatter={"float_kind": lambda x: f"{x:.6g}"}).replace("\n", "")
 
 
 def gradient_check(d, point):
