@@ -6,10 +6,16 @@ For each case, in a fresh subprocess with its own empty ``SYMDIFF_CACHE_DIR``:
 2. source generation       ``d.source``
 3. plain-Python first call ``d(x=0.1, ...)`` -- a Derivative's first scalar call runs
                            the generated module as plain Python (no Numba compile)
-4. Numba scalar kernel     ``d.kernels.scalar(0.1, ...)`` -- compile + first call
-5. Numba array call        ``d(x=np.full(1000, 0.1), ...)`` -- compile of the loop
+4. compiled scalar call   ``d.kernels.scalar(0.1, ...)`` -- compile + first call
+5. compiled array call     ``d(x=np.full(1000, 0.1), ...)`` -- compile of the loop
                            module (a separate module, so it compiles ``value_and_grad``
                            again) + first call
+6. array call again        the same call, compiled: what a training loop pays per call
+
+"Compiled" is the Derivative's default kernel (``kernel="auto"``): every stress case is
+too big to inline, so it runs on the tape interpreter (codegen/tape.py), whose one compile
+(a few seconds, once per cache directory) falls into phase 4. ``--kernel straight``
+measures the straight-line Numba kernels instead (they do not finish for the big cases).
 
 The child prints one JSON line per finished phase (wall time, CPU time, peak RSS from
 ``resource.getrusage``).  The parent kills the child when a phase runs longer than the
@@ -20,6 +26,7 @@ untimed in the table) so a hopeless scalar compile does not hide the array one.
     python -m benchmarks stress                     # all cases, can take an hour
     python -m benchmarks.bench_stress --quick       # tiny sizes, a smoke run
     python -m benchmarks.bench_stress --limit 120 --cases program
+    python -m benchmarks.bench_stress --kernel straight --cases add
 """
 
 from __future__ import annotations
@@ -127,8 +134,9 @@ PHASES = [   # (key, column heading)
     ("differentiate", "parse + differentiate"),
     ("source", "d.source"),
     ("python", "plain-Python first scalar call"),
-    ("scalar", "Numba scalar compile + first call"),
-    ("array", f"Numba array compile + first call (N={ARRAY_N})"),
+    ("scalar", "compiled scalar: compile + first call"),
+    ("array", f"compiled array (N={ARRAY_N}): compile + first call"),
+    ("again", f"array (N={ARRAY_N}) again"),
 ]
 PHASE_TITLE = dict(PHASES)
 
@@ -139,7 +147,8 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0   # KiB on Linux
 
 
-def child(case_key: str, quick: bool, phases: list[str], hang: str | None = None) -> None:
+def child(case_key: str, quick: bool, phases: list[str], hang: str | None = None,
+          kernel: str = "auto") -> None:
     """Run ``differentiate`` then ``phases`` of one case; ``hang`` (tests only) sleeps in
     that phase instead of running it, to exercise the parent's time limit."""
     import numpy as np
@@ -160,8 +169,8 @@ def child(case_key: str, quick: bool, phases: list[str], hang: str | None = None
                          cpu_total=time.process_time())
 
     text = CASE_BY_KEY[case_key].text(quick)
-    d, rec = timed("differentiate", lambda: symdiff.differentiate(text))
-    rec.update(nodes=len(d.graph.nodes),
+    d, rec = timed("differentiate", lambda: symdiff.differentiate(text, kernel=kernel))
+    rec.update(nodes=len(d.graph.nodes), kernel=d.kernels.kind,
                lines=len(d.program.forward) + len(d.program.backward),
                chars=len(text), inputs=list(d.inputs))
     emit(**rec)
@@ -175,14 +184,14 @@ def child(case_key: str, quick: bool, phases: list[str], hang: str | None = None
             rec["source_lines"] = len(src.splitlines())
         elif phase == "python":
             (v, _g), rec = timed(phase, lambda: d(**scalars))
-            rec["plain"] = d._kernels is None    # True: no Numba kernel was built
+            rec["plain"] = not d.kernels.built()   # True: no kernel was built
             rec["value"] = plain = float(v)
         elif phase == "scalar":
             out, rec = timed(phase, lambda: d.kernels.scalar(*scalars.values()))
             rec["value"] = float(out[0])
             if plain is not None:
                 rec["same_as_plain"] = float(out[0]) == plain
-        elif phase == "array":
+        elif phase in ("array", "again"):
             arrays = {k: np.full(ARRAY_N, POINT) for k in d.inputs}
             (v, _g), rec = timed(phase, lambda: d(**arrays))
             rec["value"] = float(v[0])
@@ -233,7 +242,8 @@ class CaseResult:
 
 
 def run_case(case: Case, *, quick=False, limit=DEFAULT_LIMIT, rss_cap_mb=None,
-             python=sys.executable, log=print, hang: str | None = None) -> CaseResult:
+             python=sys.executable, log=print, hang: str | None = None,
+             kernel: str = "auto") -> CaseResult:
     """Run every phase of ``case`` in fresh children; see the module docstring.
     ``hang`` (tests only): the child sleeps in that phase."""
     rss_cap_mb = rss_cap_mb or default_rss_cap_mb()
@@ -248,7 +258,7 @@ def run_case(case: Case, *, quick=False, limit=DEFAULT_LIMIT, rss_cap_mb=None,
                    PYTHONPATH=os.pathsep.join(filter(None, [REPO_ROOT,
                                                             os.environ.get("PYTHONPATH")])))
         cmd = [python, "-m", "benchmarks.bench_stress", "--child", case.key,
-               "--phases", ",".join(todo)] + (["--quick"] if quick else []) + \
+               "--phases", ",".join(todo), "--kernel", kernel] + (["--quick"] if quick else []) + \
               (["--hang", hang] if hang else [])
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
@@ -350,6 +360,20 @@ def _mb(v: float) -> str:
     return f"{v / 1024:.2f} GB" if v >= 1024 else f"{v:.0f} MB"
 
 
+BUDGET_SECONDS = 30.0   # all phases of one case, wall clock (the README's documented budget)
+BUDGET_RSS_MB = 1024.0  # peak RSS of the child
+
+
+def budget(r: CaseResult) -> str:
+    """'met (total s)' when every phase ran and the case stayed within both budgets."""
+    if r.gave_up or r.errors or len(r.phases) < len(PHASES):
+        return "**missed**"
+    total = sum(rec["wall"] for rec in r.phases.values())
+    peak = max(rec["rss_mb"] for rec in r.phases.values())
+    ok = total <= BUDGET_SECONDS and peak <= BUDGET_RSS_MB
+    return f"{'met' if ok else '**missed**'} ({total:.1f} s)"
+
+
 @dataclass
 class StressTable:
     """Duck-types ``common.Table`` for ``__main__``: ``title``, ``markdown()``."""
@@ -374,8 +398,8 @@ class StressTable:
         return r.errors.get(phase, "—")
 
     def markdown(self) -> str:
-        heads = ["case", "graph nodes", "program lines", "source lines"] + \
-                [h for _, h in PHASES] + ["peak RSS"]
+        heads = ["case", "graph nodes", "program lines", "source lines", "kernel"] + \
+                [h for _, h in PHASES] + ["peak RSS", f"budget ({BUDGET_SECONDS:.0f} s, {_mb(BUDGET_RSS_MB)})"]
         lines = [f"### {self.title}", "", "| " + " | ".join(heads) + " |",
                  "|---|" + "---:|" * (len(heads) - 1)]
         for r in self.results:
@@ -387,24 +411,27 @@ class StressTable:
                 [r.case.title(r.quick),
                  f"{d['nodes']:,}" if d else "—",
                  f"{d['lines']:,}" if d else "—",
-                 f"{src['source_lines']:,}" if src else "—"]
-                + [self.cell(r, p) for p, _ in PHASES] + [_mb(peak) if peak else "—"]) + " |")
+                 f"{src['source_lines']:,}" if src else "—",
+                 d.get("kernel", "—")]
+                + [self.cell(r, p) for p, _ in PHASES] + [_mb(peak) if peak else "—", budget(r)]) + " |")
         lines.append("")
         lines += [f"- {n}" for n in self.notes]
         return "\n".join(lines).rstrip() + "\n"
 
 
 def main(quick: bool = False, limit: float = DEFAULT_LIMIT, cases=None,
-         rss_cap_mb: float | None = None) -> list[StressTable]:
+         rss_cap_mb: float | None = None, kernel: str = "auto") -> list[StressTable]:
     rss_cap_mb = rss_cap_mb or default_rss_cap_mb()
     chosen = [CASE_BY_KEY[k] for k in cases] if cases else CASES
     load0 = os.getloadavg() if hasattr(os, "getloadavg") else None
     t0 = time.perf_counter()
     table = StressTable("Stress: parse, source and compile budgets"
-                        + (" (--quick sizes)" if quick else ""))
+                        + (" (--quick sizes)" if quick else "")
+                        + (f" (kernel={kernel})" if kernel != "auto" else ""))
     for case in chosen:
         print(f"[stress] {case.title(quick)}", flush=True)
-        table.results.append(run_case(case, quick=quick, limit=limit, rss_cap_mb=rss_cap_mb))
+        table.results.append(run_case(case, quick=quick, limit=limit, rss_cap_mb=rss_cap_mb,
+                                      kernel=kernel))
     load1 = os.getloadavg() if hasattr(os, "getloadavg") else None
     fmt = (lambda la: ", ".join(f"{x:.2f}" for x in la) if la else "n/a")
     table.notes += [
@@ -413,9 +440,18 @@ def main(quick: bool = False, limit: float = DEFAULT_LIMIT, cases=None,
         "in parentheses; the machine is shared, CPU time is the steadier number).",
         "Phases run in order in one child: `symdiff.differentiate(text)`; `d.source`; the "
         "first scalar call `d(x=0.1, ...)`, which runs the generated module as plain Python "
-        "(no compile); `d.kernels.scalar(0.1, ...)` (Numba compile of the scalar kernel + "
-        f"call); `d(x=np.full({ARRAY_N}, 0.1), ...)` (Numba compile of the loop module, "
-        "which holds its own copy of `value_and_grad`, + call).",
+        "(no compile); `d.kernels.scalar(0.1, ...)` (compile + call); "
+        f"`d(x=np.full({ARRAY_N}, 0.1), ...)` (compile of the array loop + call), then the "
+        "same array call again.",
+        "kernel = what `differentiate(text)` chose (`kernel=\"auto\"`): `straight` compiles "
+        "the program's own lines with Numba; `tape` runs them on codegen/tape.py's "
+        "interpreter, compiled once per cache directory (each child starts with an empty "
+        "cache, so that one compile, a few seconds, is inside the compiled scalar phase) "
+        "and nothing per formula: the phase times are lowering the program to a tape + "
+        "running it.",
+        f"budget: the documented budget for every stress case: all phases together within "
+        f"{BUDGET_SECONDS:.0f} s wall and {_mb(BUDGET_RSS_MB)} peak RSS, on this 2-core machine, "
+        "including the one-time tape interpreter compile.",
         "When a phase gives up, the child is killed (peak RSS read from /proc VmHWM first) "
         "and the remaining phases run in a new child with a new empty cache.",
         "The sum uses a distinct constant k = 1, 2, ... per term (`sin(k*x + y)*(k % 89 + 1)`): "
@@ -433,7 +469,31 @@ def main(quick: bool = False, limit: float = DEFAULT_LIMIT, cases=None,
             if p == "python" and not rec.get("plain", True):
                 table.notes.append(f"{r.case.title(quick)}: the first scalar call did not run "
                                    "as plain Python (it fell back to the Numba kernel).")
-    return [table]
+    tables = [table]
+    straight = [c for c in chosen if c.key in STRAIGHT_CASES]
+    if kernel == "auto" and straight:
+        tables.append(straight_table(straight, quick, limit, rss_cap_mb))
+    return tables
+
+
+STRAIGHT_CASES = ("add", "program")   # the cases whose straight-line kernels finish at all
+
+
+def straight_table(cases, quick, limit, rss_cap_mb) -> StressTable:
+    """The same cases with ``kernel="straight"``: what the tape saves."""
+    table = StressTable("For comparison: straight-line Numba kernels (kernel=\"straight\")"
+                        + (" (--quick sizes)" if quick else ""))
+    for case in cases:
+        print(f"[stress, straight] {case.title(quick)}", flush=True)
+        table.results.append(run_case(case, quick=quick, limit=limit, rss_cap_mb=rss_cap_mb,
+                                      kernel="straight"))
+    table.notes.append(
+        "Only the cases whose straight kernels finish: for the 100,000-node sum and 10,000 "
+        "nested sin, Numba's compile ran out of the 600 s limit / 8 GB cap (run "
+        "`python -m benchmarks.bench_stress --kernel straight --cases sum,sin` to see it). "
+        "Straight kernels of this size are not inlined, so their loops call vmath's "
+        "functions and do not vectorize; compare the 'again' column with the table above.")
+    return table
 
 
 def _parse(argv):
@@ -448,17 +508,20 @@ def _parse(argv):
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     p.add_argument("--phases", default="", help=argparse.SUPPRESS)
     p.add_argument("--hang", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--kernel", default="auto", choices=("auto", "straight", "tape"),
+                   help="the Derivative's kernel (default auto: what users get)")
     return p.parse_args(argv)
 
 
 if __name__ == "__main__":
     args = _parse(sys.argv[1:])
     if args.child:
-        child(args.child, args.quick, [p for p in args.phases.split(",") if p], args.hang)
+        child(args.child, args.quick, [p for p in args.phases.split(",") if p], args.hang,
+              args.kernel)
         sys.exit()
     from .common import versions_markdown
     tables = main(args.quick, args.limit, args.cases.split(",") if args.cases else None,
-                  args.rss_cap_gb * 1024 if args.rss_cap_gb else None)
+                  args.rss_cap_gb * 1024 if args.rss_cap_gb else None, args.kernel)
     print()
     for t in tables:
         print(t.markdown())

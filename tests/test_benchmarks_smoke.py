@@ -97,6 +97,13 @@ def test_stress_table_markdown_from_fake_results():
     assert "**gave up after 601 s** (time limit, cpu 590 s, RSS 2.93 GB)" in md
     assert "FAILED (exit 1): boom" in md and "- a note" in md
     assert sum(line.startswith("|---") for line in md.splitlines()) == 1
+    assert md.rstrip().splitlines()[4].endswith("| **missed** |")   # phases gave up: over budget
+    ok = bench_stress.CaseResult(case, quick=False, phases={
+        p: dict(rec, nodes=1, lines=1, source_lines=1) for p, _ in bench_stress.PHASES})
+    assert bench_stress.budget(ok) == "met (9.0 s)"
+    big = bench_stress.CaseResult(case, quick=False, phases={
+        p: dict(rec, rss_mb=2048.0) for p, _ in bench_stress.PHASES})
+    assert bench_stress.budget(big) == "**missed** (9.0 s)"
 
 
 # --- chart ---------------------------------------------------------------------------------

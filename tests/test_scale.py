@@ -82,3 +82,7 @@ def test_thousand_statement_program():
     d = symdiff.differentiate("\n".join(lines))
     assert len(d.program.forward) >= 1000
     _fd_check(d, {"x": 0.1}, ["x"], rel=1e-4)
+    # compiled on the tape (no per-formula compile), to the bit what the source computes
+    value, grad = d(x=np.array([0.1, -0.3]))
+    assert d.kernels.kind == "tape"
+    assert (value[0], grad["x"][0]) == tuple(d.python.value_and_grad(0.1))
