@@ -128,5 +128,5 @@ def run_stats(args):
     if args.time_limit < 0:
         raise FormulaError(f"--time-limit must be 0 or more seconds, got {args.time_limit:g}")
     d = differentiate(args.formula, wrt=args.wrt)
-    print(stats(d.program, d.graph, d.root, args.time_limit))
+    print(stats(d.program, d.graph, d.root, args.time_limit, d.kernels))
     return 0

@@ -228,8 +228,9 @@ def node_grads(graph, root, values):
 class Stats:
     """Node and operation counts, the backward/forward ratio, and SymPy's size (``str()``)."""
 
-    def __init__(self, program, nodes, forward_ops, backward_ops, sympy_result):
+    def __init__(self, program, nodes, forward_ops, backward_ops, sympy_result, kernel=None):
         self.program = program
+        self.kernel = kernel                # how calls run compiled (text), or None
         self.nodes = nodes                  # Counter: "input", "const", op names
         self.forward_lines = len(program.forward)
         self.backward_lines = len(program.backward)
@@ -264,6 +265,8 @@ class Stats:
                 f" for {_count(len(p.wrt), 'gradient')}",
                 f"  ratio     backward/forward = {self.ratio:.2f}  (cheap-gradient bound: "
                 f"{CHEAP_GRADIENT_BOUND}{'; within' if self.ratio <= CHEAP_GRADIENT_BOUND else '; above'})"]
+        if self.kernel:
+            rows.append(f"  kernel    {self.kernel}")
         s = self.sympy
         if "skipped" in s:
             rows.append("  SymPy     comparison skipped (time limit 0)")
@@ -283,12 +286,22 @@ def _count(n, noun):
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def stats(program, graph, root, time_limit=SYMPY_TIME_LIMIT):
+def stats(program, graph, root, time_limit=SYMPY_TIME_LIMIT, kernels=None):
     live = graph.live(root)
     nodes = Counter({"input": 0, "const": 0})
     nodes.update(graph.nodes[i].op for i in live)
     sympy_result = sympy_size(graph, root, program.wrt, time_limit) if time_limit else {"skipped": True}
-    return Stats(program, nodes, program.forward_ops(), program.backward_ops(), sympy_result)
+    return Stats(program, nodes, program.forward_ops(), program.backward_ops(), sympy_result,
+                 kernel_text(kernels) if kernels is not None else None)
+
+
+def kernel_text(kernels):
+    """One line on how calls run compiled (``codegen.kernels.Kernels``; nothing is compiled)."""
+    if kernels.kind == "straight":
+        return "straight: the lines compiled as they are, one Numba kernel per program"
+    tape = kernels.tape()
+    return (f"tape: {_count(len(tape), 'instruction')} over {_count(tape.rows, 'work row')}, "
+            "run by the shared interpreter (codegen/tape.py)")
 
 
 def sympy_size(graph, root, wrt, time_limit=SYMPY_TIME_LIMIT):
@@ -418,7 +431,7 @@ class InspectMixin:
     def stats(self, time_limit=SYMPY_TIME_LIMIT):
         """Print and return the cost report (``Stats``). SymPy's derivative gets
         ``time_limit`` seconds in a child process (``0``: skip it)."""
-        s = stats(self.program, self._graph, self.root, time_limit)
+        s = stats(self.program, self._graph, self.root, time_limit, self.kernels)
         print(s)
         return s
 

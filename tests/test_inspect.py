@@ -229,3 +229,13 @@ def test_notebook_reprs_show_formula_and_source(circuit):
     assert "<pre" in page and "dw0 = x0*dt1" in page and "<span" in page
     md = circuit._repr_markdown_()
     assert "```python\n" + circuit.source in md
+
+
+def test_stats_says_how_calls_run_compiled(capsys):
+    small = symdiff.differentiate("tanh(w*x + b)")
+    assert "kernel    straight:" in str(small.stats(time_limit=0))
+    big = symdiff.differentiate(" + ".join(f"sin({k}*x + y)*{k}" for k in range(1, 31)))
+    tape = big.kernels.tape()
+    line = next(l for l in str(big.stats(time_limit=0)).splitlines() if l.strip().startswith("kernel"))
+    assert line == (f"  kernel    tape: {len(tape)} instructions over {tape.rows} work rows, "
+                    "run by the shared interpreter (codegen/tape.py)")
