@@ -5,11 +5,11 @@
     >>> d = symdiff.differentiate("sigmoid(a*x + b*y + c)")
     >>> value, grad = d(a=1.0, b=2.0, c=-3.0, x=-1.0, y=3.0)
 """
-from .errors import FormulaError
+from .errors import FormulaError, FormulaWarning
 from .api import differentiate, check, Derivative
 
 __version__ = "0.1.0"
-__all__ = ["differentiate", "check", "Derivative", "FormulaError", "__version__"]
+__all__ = ["differentiate", "check", "Derivative", "FormulaError", "FormulaWarning", "__version__"]
 
 
 def __getattr__(name):   # the trainer is loaded on first use (symdiff/trainer.py)

@@ -7,10 +7,11 @@ the math layer never imports Numba).
 """
 import math
 import sys
+import warnings
 
 import numpy as np
 
-from .errors import FormulaError
+from .errors import FormulaError, FormulaWarning
 from .graph import Graph
 from .parser import closest, parse
 from .reverse import reverse
@@ -53,7 +54,22 @@ def differentiate(formula, wrt=None, kernel="auto"):
     if isinstance(wrt, str):
         wrt = [w.strip() for w in wrt.split(",") if w.strip()]
     program = reverse(graph, root, text, wrt, output_name, taken)
+    if isinstance(formula, str):
+        _warn_dead_statements(graph, root, program.output)
     return Derivative(program, graph, root, kernel)
+
+
+def _warn_dead_statements(graph, root, output):
+    """A named value that never reaches the output is left out of the generated code: say
+    so (``f = q*2; g = x`` computes g only), once per formula."""
+    live = graph.live(root)
+    dead = [n for n in graph.nodes if n.names and n.op != "input" and n.id not in live]
+    if dead:
+        where = ", ".join(f"{'/'.join(n.names)}" + (f" (line {n.pos[0]})" if n.pos[0] else "")
+                          for n in dead[:5]) + (f" and {len(dead) - 5} more" if len(dead) > 5 else "")
+        warnings.warn(f"symdiff: {where} never reach{'es' if len(dead) == 1 else ''} the output "
+                      f"{output}, so {'it is' if len(dead) == 1 else 'they are'} left out; the output "
+                      "is the last statement's value", FormulaWarning, stacklevel=3)
 
 
 try:   # show/trace/graph/stats/export/notebook reprs live in symdiff/inspection.py

@@ -35,3 +35,8 @@ class FormulaError(ValueError):
         if self.hint:
             parts.append("hint: " + self.hint)
         return "\n".join(parts)
+
+
+class FormulaWarning(UserWarning):
+    """Something in a formula that is probably not meant: e.g. a statement whose value
+    never reaches the output (it is left out of the generated code)."""

@@ -229,3 +229,14 @@ def test_big_kernels_warn_before_a_long_compile(monkeypatch):
     d = symdiff.differentiate("sin(x)*cos(y) + x*y")
     with pytest.warns(RuntimeWarning, match="can take minutes"):
         d.kernels.get()
+
+
+def test_statements_that_never_reach_the_output_are_reported():
+    with pytest.warns(symdiff.FormulaWarning, match=r"a \(line 1\), b \(line 2\) never reach the output f"):
+        d = symdiff.differentiate("a = x*2\nb = a + 1\nf = x*3")
+    assert "    a = " not in d.source and d(x=1.0) == (3.0, {"x": 3.0})   # (the docstring keeps the text)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")       # used intermediates and += are not dead
+        symdiff.differentiate("q = a*x + b\nf = sigmoid(q)")
+        symdiff.differentiate("c = a + b; c += c + 1; d = c*c")
