@@ -184,12 +184,15 @@ def load(source):
     return module
 
 
-def load_plain(source):
-    """Import the module holding ``source`` a second time, untouched by Numba."""
+def load_plain(source, namespace=None, compile_source=None):
+    """Import the module holding ``source`` a second time, untouched by Numba: ``namespace``
+    is bound first, and ``compile_source(text, path)`` (default: ``compile``) makes its code."""
     path = store(source)
     stem = os.path.splitext(os.path.basename(path))[0]
     _package(os.path.dirname(path))
     spec = importlib.util.spec_from_file_location(f"symdiff_kernels.{stem}_python", path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module.__dict__.update(namespace or {})
+    code = (compile_source or (lambda text, name: compile(text, name, "exec")))(file_text(source), path)
+    exec(code, module.__dict__)   # our generated module (its text is the stored file's)
     return module

@@ -170,8 +170,10 @@ def _cache_fault(exc):
 
 def plain_module(program):
     """The scalar kernel module run as plain Python, with the same math as the compiled
-    one (``vnumpy.plain``), so both give bit-identical results."""
-    module = cache.load_plain(module_source(program))
+    one (``vnumpy.plain``) and its powers computed as compiled code computes them
+    (``powers.rewrite``), so both give bit-identical results."""
+    from . import powers
+    module = cache.load_plain(module_source(program), powers.PLAIN, powers.rewrite)
     module.np = vnumpy.plain()
     return module
 
@@ -239,6 +241,9 @@ class Kernels:
 
     def scalar(self, *args, grad=True):
         if self.kind == "tape":
+            if len(args) != len(self.program.inputs):
+                raise TypeError(f"expected {len(self.program.inputs)} arguments "
+                                f"({', '.join(self.program.inputs)}), got {len(args)}")
             out = self.run_tape(np.array(args, dtype=np.float64).reshape(len(args), 1), grad)
             return tuple(float(r) for r in out[:, 0]) if grad else float(out[0, 0])
         return self.get()("value_and_grad" if grad else "value", *args)

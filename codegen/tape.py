@@ -35,7 +35,7 @@ import numpy as np
 
 from symdiff.functions import FUNCTIONS, HELPERS
 
-from . import cache, vnumpy
+from . import cache, powers, vnumpy
 from .printer import number
 
 WORK_BYTES = 1 << 23         # aim for a work array of about this size
@@ -50,7 +50,9 @@ BRANCHES = [  # (opcode name, expression for W[d, j]); b is an int exponent for 
     ("div", f"{_A}/{_B}"),
     ("neg", f"-{_A}"),
     ("pow", f"{_A}**{_B}"),
-    ("powi", f"{_A}**b"),
+    ("powi", f"ipow({_A}, b)"),
+    ("pow_half", f"pow_half({_A})"),
+    ("exp2", f"exp2({_A})"),
     ("gt", f"1.0 if {_A} > {_B} else 0.0"),
     ("ge", f"1.0 if {_A} >= {_B} else 0.0"),
     ("lt", f"1.0 if {_A} < {_B} else 0.0"),
@@ -60,6 +62,7 @@ BRANCHES = [  # (opcode name, expression for W[d, j]); b is an int exponent for 
 ] + [(name, op.printed.format(_A, _B)) for name, op in FUNCTIONS.items()]
 OPCODE = {name: k for k, (name, _) in enumerate(BRANCHES)}
 _INT = re.compile(r"-?\d+")
+INT32_MAX = 2**31 - 1
 
 
 @functools.lru_cache(maxsize=None)
@@ -74,12 +77,21 @@ def interpreter_source():
     helpers = "\n\n\n".join(HELPERS.values())
     return f'''"""symdiff tape interpreter (generated from symdiff's operation table; do not edit)."""
 # build {build_stamp()} tape: symdiff version, compile options, math library
+import math
+
 import numpy as np
 
 prange = range  # numba.prange when compiled
 
 
 {helpers}
+
+
+{powers.source()}
+
+def exp2(x):
+    """2**x: (2.0**k)**x compiles to exp2(k*x) (codegen/powers.py)."""
+    return math.exp2(x)
 
 
 def run_block(code, W, X, OUT, outs, start, m):
@@ -151,6 +163,8 @@ class Tape:
 
     def run(self, X, module, parallel=None, threads=1):
         """Results (one row per result) at every column of X (inputs x points)."""
+        if X.ndim != 2 or X.shape[0] != self.n_inputs:
+            raise TypeError(f"the tape takes {self.n_inputs} input row(s), got an array of shape {X.shape}")
         size = X.shape[1]
         out = np.empty((len(self.outs), size))
         if size == 0:
@@ -203,9 +217,29 @@ def lower(program, grad=True):
             return const(ex.args[0])
         if op == "call":
             return emit(ex.args[0], *(walk(x) for x in ex.args[1:]))
-        if op == "pow" and ex.args[1].op == "num" and _INT.fullmatch(number(*ex.args[1].args)):
-            return emit("powi", walk(ex.args[0]), exponent=int(ex.args[1].args[0]))
+        if op == "pow":
+            return power(*ex.args)
         return emit(op, *(walk(x) for x in ex.args))
+
+    def power(base, exponent):
+        """A power as the compiled straight-line code computes it (codegen/powers.py)."""
+        if exponent.op == "num":
+            n = exponent.args[0]
+            if _INT.fullmatch(number(*exponent.args)) and 0 <= int(n) <= INT32_MAX:
+                return emit("powi", walk(base), exponent=int(n))
+            if _INT.fullmatch(number(*exponent.args)):
+                return emit("pow", walk(base), const(float(n)))
+            kind = powers.FLOAT_EXPONENTS.get(float(n))
+            if kind == "square":
+                a = walk(base)
+                return emit("mul", a, a)
+            if kind == "reciprocal":
+                return emit("div", const(1.0), walk(base))
+            if kind == "pow_half":
+                return emit("pow_half", walk(base))
+        elif base.op == "num" and powers.power_of_two(base.args[0]) is not None:
+            return emit("exp2", emit("mul", const(float(powers.power_of_two(base.args[0]))), walk(exponent)))
+        return emit("pow", walk(base), walk(exponent))
 
     for line in lines:
         value = walk(line.expr)
@@ -269,8 +303,8 @@ def _allocate(instrs, consts, n_in, results):
 def compiled():
     """The interpreter module, Numba-compiled (lazily, on first call; cached on disk)."""
     from .kernels import Compiled
-    return Compiled(interpreter_source(), list(HELPERS) + ["run_block", "new_work",
-                                                           "tape_loop", "tape_ploop"],
+    return Compiled(interpreter_source(), list(HELPERS) + ["ipow", "pow_half", "exp2", "run_block",
+                                                           "new_work", "tape_loop", "tape_ploop"],
                     inline=(), np_inline=True)
 
 
@@ -279,4 +313,5 @@ def plain():
     """The interpreter module as plain Python (for tests: slow, but no compile)."""
     module = cache.load_plain(interpreter_source())
     module.np = vnumpy.plain()
+    module.exp2 = powers.exp2       # libm's exp2, inf (not OverflowError) on overflow
     return lambda name, *args: getattr(module, name)(*args)

@@ -119,6 +119,8 @@ def _pow_grad(g, y, a, b):
         if n == 0:
             return (None, None)
         m = n - 1
+        if isinstance(m, int) and m < 0:
+            m = float(m)       # as Graph.apply keeps negative integer exponents (graph.py)
         return ((n * a ** m if m != 0 else b) * g, None)
     # d(a**b)/db = y*log(a), taken as 0 where a == 0 (as PyTorch and JAX do)
     return (b * a ** (b - 1) * g, where(Ex("eq", a, num(0)), 0.0, y * call("log", a) * g))

@@ -62,12 +62,17 @@ class Graph:
         args = tuple(args)
         if all(self.nodes[a].op == "const" for a in args):
             return self.const(_fold(op, [self.nodes[a].value for a in args]))
+        # A negative integer exponent is kept as a float: compiled, x**-2 would be 1/(x*x) by
+        # Numba's integer power, which raises ZeroDivisionError at 0 whatever the error model;
+        # x**-2.0 is pow(), inf at 0, as NumPy gives.
         if op == "pow" and self.nodes[args[1]].op == "const":   # exact: x**0 is 1 even for nan
             exponent = self.nodes[args[1]].value
             if exponent == 0:
                 return self.const(1)
             if exponent == 1:
                 return args[0]
+            if isinstance(exponent, int) and exponent < 0:   # x**-2 -> x**-2.0: see below
+                args = (args[0], self.const(float(exponent)))
         key = (op, args)
         if op in ("add", "mul", "max", "min"):   # commutative: a*b and b*a are one node
             key = (op, tuple(sorted(args)))

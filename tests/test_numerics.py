@@ -63,6 +63,9 @@ EDGES = [
     ("x/y", dict(x=1.0, y=0.0), math.inf),
     ("x/y", dict(x=0.0, y=0.0), math.nan),
     ("x**y", dict(x=0.0, y=0.0), 1.0),
+    ("x**-1", dict(x=0.0), math.inf),      # an integer power compiled would raise here
+    ("x**-3", dict(x=-0.0), -math.inf),
+    ("x**-2", dict(x=1e-300), math.inf),
     ("exp(x)", dict(x=1000.0), math.inf),
     ("exp(x)", dict(x=-1000.0), 0.0),
     ("x*y", dict(x=math.inf, y=0.0), math.nan),

@@ -105,3 +105,39 @@ def test_deep_nesting_runs_compiled_on_the_tape(depth):
         assert value[k] == pytest.approx(v, rel=1e-12) and grad["x"][k] == pytest.approx(g, rel=1e-9)
     scalar = d.kernels.scalar(0.5)
     assert scalar == (value[0], grad["x"][0])
+
+
+POWERS = ["x**0.5", "x**2.0", "x**-1", "x**-1.0", "x**3", "x**3.0", "x**1.5", "x**7 + x**-2",
+          "2**x", "8**x", "0.5**x", "1024.0**x", "3**x", "x**100000", "x**2147483648",
+          "(x*x)**0.5 + 4**(x/3) + sqrt(x*x + 1)**1.5"]
+EDGE_POINTS = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-300, -1e-300, 2.0, -2.0, 0.5]
+
+
+@pytest.mark.parametrize("formula", POWERS)
+def test_powers_are_the_same_on_every_path(formula):
+    """Compiled, Numba multiplies out x**3 and LLVM rewrites x**2.0, x**-1.0, x**0.5 and
+    (2**k)**x (codegen/powers.py); plain Python and the tape compute them the same way."""
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.uniform(-5, 5, 4000), rng.uniform(-300, 300, 2000), EDGE_POINTS])
+    straight = symdiff.differentiate(formula, kernel="straight")
+    taped = symdiff.differentiate(formula, kernel="tape")
+    value, grad = straight(x=x)
+    other_value, other_grad = taped(x=x)
+    assert np.array_equal(value, other_value, equal_nan=True)
+    assert np.array_equal(grad["x"], other_grad["x"], equal_nan=True)
+    few = x[::20]
+    with np.errstate(all="ignore"):
+        plain = np.array([straight.python.value_and_grad(np.float64(v)) for v in few])
+        plain_tape = taped.kernels.run_tape(few[None, :], python=True)
+    for rows in (plain.T, plain_tape):
+        assert np.array_equal(rows[0], value[::20], equal_nan=True)
+        assert np.array_equal(rows[1], grad["x"][::20], equal_nan=True)
+
+
+def test_wrong_number_of_arguments_is_an_error_not_a_wrong_row():
+    d = symdiff.differentiate("x*y + 2", kernel="tape")
+    for args in [(3.0,), (3.0, 4.0, 5.0)]:
+        with pytest.raises(TypeError, match="expected 2 arguments"):
+            d.kernels.scalar(*args)
+    with pytest.raises(TypeError, match="2 input row"):
+        d.kernels.run_tape(np.ones((3, 4)))
