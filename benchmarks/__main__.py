@@ -1,7 +1,7 @@
 """Run the benchmarks and write benchmarks/RESULTS.md and benchmarks/RESULTS.png.
 
-    python -m benchmarks                # formulas + mlp (~5-10 minutes on 2 cores)
-    python -m benchmarks --stress       # ... and the stress suite (can take an hour)
+    python -m benchmarks                # formulas + mlp (a few minutes on 2 cores)
+    python -m benchmarks --stress       # ... and the stress suite (a few more minutes)
     python -m benchmarks stress         # only the stress suite -> benchmarks/STRESS.md
     python -m benchmarks formulas       # one suite (or: mlp): printed, no file written
     python -m benchmarks --quick        # smoke run: fewer repeats, N = 10**5, tiny stress
@@ -24,7 +24,7 @@ from .common import SKIPPED, versions_markdown
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUITES = {"formulas": bench_formulas, "mlp": bench_mlp, "stress": bench_stress}
-DEFAULT = ["formulas", "mlp"]        # stress only on request: it can take an hour
+DEFAULT = ["formulas", "mlp"]        # stress only on request: minutes, and up to 10 per phase that hangs
 RESULTS = os.path.join(HERE, "RESULTS.md")
 STRESS = os.path.join(HERE, "STRESS.md")
 

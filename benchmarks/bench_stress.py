@@ -23,7 +23,7 @@ time limit (default 600 s, ``--stress-limit``) or its RSS exceeds a cap, and rec
 "gave up after N s"; the remaining phases then run in a new child (which parses again,
 untimed in the table) so a hopeless scalar compile does not hide the array one.
 
-    python -m benchmarks stress                     # all cases, can take an hour
+    python -m benchmarks stress                     # all cases, about 3 minutes
     python -m benchmarks.bench_stress --quick       # tiny sizes, a smoke run
     python -m benchmarks.bench_stress --limit 120 --cases program
     python -m benchmarks.bench_stress --kernel straight --cases add

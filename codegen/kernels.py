@@ -78,9 +78,9 @@ def build_stamp():
     import symdiff
     from . import vmath
     h = hashlib.sha256()
+    import pathlib
     for part in (symdiff.__version__, repr(sorted(OPTIONS.items())), repr(sorted(vnumpy.FAST.items())),
-                 open(vmath.__file__, "rb").read(), open(vnumpy.__file__, "rb").read(),
-                 open(__file__, "rb").read()):
+                 *(pathlib.Path(f).read_bytes() for f in (vmath.__file__, vnumpy.__file__, __file__))):
         h.update(part if isinstance(part, bytes) else part.encode())
     return h.hexdigest()[:16]
 

@@ -21,7 +21,8 @@ KERNELS = ("auto", "straight", "tape")
 
 
 def differentiate(formula, wrt=None, kernel="auto"):
-    """Differentiate a formula (text, program text, or ``sympy.Expr``).
+    """Differentiate a formula: text, program text, a ``sympy.Expr``, or a plain Python
+    function of floats (traced symbolically).
 
     ``wrt``: input names (a list, or a comma-separated string); ``None`` means all inputs.
     ``kernel``: how calls run compiled. "straight" compiles the program's own lines with

@@ -45,6 +45,8 @@ def parse_point(text):
         name, sep, value = item.partition("=")
         if not sep:
             raise FormulaError(f"--at expects name=value pairs, got {item!r}", hint="--at a=1,b=2")
+        if name.strip() in point:
+            raise FormulaError(f"--at gives {name.strip()!r} twice", hint="give each input once: --at a=1,b=2")
         try:
             point[name.strip()] = float(value)
         except ValueError:

@@ -18,7 +18,7 @@ def register(sub, formatter):
                     "RESULTS.png (and with 'stress', benchmarks/STRESS.md). Arguments are "
                     "passed to 'python -m benchmarks'; needs a source checkout.",
         epilog="examples:\n"
-               "  symdiff bench                 # formulas + MLP trainer (~5-10 minutes)\n"
+               "  symdiff bench                 # formulas + MLP trainer (a few minutes)\n"
                "  symdiff bench --quick         # smoke run, writes RESULTS-quick.md\n"
                "  symdiff bench stress          # the stress suite -> benchmarks/STRESS.md\n"
                "  symdiff bench -- --help       # every option of python -m benchmarks")

@@ -80,3 +80,8 @@ def test_bench_runs_python_m_benchmarks_from_the_checkout(capfd, monkeypatch):
     monkeypatch.setattr(cli_bench, "checkout", lambda: None)
     assert main(["bench", "--quick"]) == 2
     assert "needs the benchmarks/ folder of a source checkout" in capfd.readouterr().err
+
+
+def test_at_rejects_a_repeated_name(capsys):
+    assert main(["grad", "x*y", "--at", "x=1,y=2,x=3"]) == 2
+    assert "--at gives 'x' twice" in capsys.readouterr().err
