@@ -435,8 +435,10 @@ class InspectMixin:
         print(s)
         return s
 
-    def export(self, path, numba=True):
-        """Write a standalone module (needs NumPy; uses Numba if installed). Returns the path."""
+    def export(self, path, numba=None):
+        """Write a standalone module (needs NumPy; uses Numba if installed, except for programs
+        over 2,000 lines, whose straight-line code takes Numba minutes: ``numba=True``
+        forces it, ``False`` never). Returns the path."""
         from codegen.export import write_module
         from . import __version__
         return write_module(self.program, path, __version__, numba=numba)

@@ -1,5 +1,6 @@
 """d.export(path): a standalone module that runs where symdiff is not importable."""
 import json
+import runpy
 import os
 import subprocess
 import sys
@@ -101,3 +102,16 @@ def test_export_handles_helpers_and_awkward_names(tmp_path):
     got = run_exported(path, [0.3, -1.2], block_numba=True)
     assert got["scalar"] == pytest.approx(list(d.python.value_and_grad(0.3, -1.2)), rel=1e-15)
     assert got["arrays"][0][0] == pytest.approx(got["scalar"][0], rel=1e-15)
+
+
+def test_big_programs_are_exported_without_numba(tmp_path):
+    # 3,000 terms: ~19,000 lines, minutes of Numba compile as straight-line code
+    d = symdiff.differentiate(" + ".join(f"sin({k}*x + y)*{k % 89 + 1}" for k in range(1, 3001)))
+    text = open(d.export(tmp_path / "big.py")).read()
+    assert "runs as plain Python: compiling its" in text and "numba.njit" not in text
+    assert "numba.njit" in open(d.export(tmp_path / "forced.py", numba=True)).read()
+    small = symdiff.differentiate("sin(x)*y")
+    assert "numba.njit" in open(small.export(tmp_path / "small.py")).read()
+    namespace = runpy.run_path(str(tmp_path / "big.py"))
+    # (an export runs NumPy's own sin, not codegen/vmath.py: equal to ~1 ulp per term)
+    assert namespace["value_and_grad"](0.3, 0.5) == pytest.approx(d.python.value_and_grad(0.3, 0.5), rel=1e-11)
