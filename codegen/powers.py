@@ -114,3 +114,19 @@ def rewrite(source, filename):
         return compile(source, filename, "exec")
     tree = ast.fix_missing_locations(_Powers().visit(ast.parse(source, filename)))
     return compile(tree, filename, "exec")
+
+
+def plain_power(base, exponent, base_ex, exponent_ex):
+    """``base ** exponent`` as the plain-Python run computes it, given the operands' values
+    and their expressions (a literal operand decides the form, as in ``rewrite``)."""
+    b = base_ex.args[0] if base_ex.op == "num" else None
+    e = exponent_ex.args[0] if exponent_ex.op == "num" else None
+    if b is not None and e is not None:
+        return base ** exponent
+    if type(e) is int and e >= 0:
+        return ipow(base, e)
+    if type(e) is float and e in FLOAT_EXPONENTS:
+        return PLAIN["_sd_" + FLOAT_EXPONENTS[e]](base)
+    if b is not None and power_of_two(b) is not None:
+        return exp2_times(float(power_of_two(b)), exponent)
+    return base ** exponent

@@ -85,7 +85,7 @@ def run_trace(args):
     if args.digits < 0 or args.digits > 17:
         raise FormulaError(f"--digits must be between 0 and 17, got {args.digits}")
     d = differentiate(args.formula, wrt=args.wrt)
-    t = trace(d.program, parse_point(args.at))
+    t = trace(d.program, parse_point(args.at), d.python)
     text = t.format(digits=args.digits)
     encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
     try:

@@ -31,6 +31,7 @@ import numpy as np
 from .errors import FormulaError
 from .expr import var, num
 from .functions import OPS, evaluate
+from .functions import evaluate as _numpy_evaluate
 from .graph import Graph
 
 SYMPY_TIME_LIMIT = 10.0     # seconds stats() gives SymPy's diff + cse of the whole formula
@@ -157,9 +158,19 @@ class Trace:
         return "\n".join(out)
 
 
-def trace(program, point):
-    """Evaluate ``program`` line by line at ``point`` (name -> number): a ``Trace``."""
+def trace(program, point, module=None):
+    """Evaluate ``program`` line by line at ``point`` (name -> number): a ``Trace``.
+    With ``module`` (``Derivative.python``) the lines run with its math, so the numbers are
+    the ones the kernels give to the bit; without, with NumPy's (``functions.evaluate``)."""
     from codegen.printer import pyexpr
+    if module is not None:
+        from codegen.evaluate import plain_value
+
+        def evaluate(ex, env):
+            with np.errstate(all="ignore"):
+                return plain_value(ex, env, module)
+    else:
+        evaluate = _numpy_evaluate
     env = _scalar_point(program.inputs, point, "trace")
     forward = []
     for line in program.forward:
@@ -389,7 +400,7 @@ class InspectMixin:
     def trace(self, point=None, /, **inputs):
         """Print and return the ``Trace`` of the program at one point:
         ``d.trace(w0=2, x0=-1, ...)`` or ``d.trace({"w0": 2, ...})``."""
-        t = trace(self.program, {**(point or {}), **inputs})
+        t = trace(self.program, {**(point or {}), **inputs}, self.python)
         text = t.format()
         encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
         try:
