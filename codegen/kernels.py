@@ -231,13 +231,13 @@ class Kernels:
             found = self._tapes[grad] = tape.lower(self.program, grad)
         return found
 
-    def run_tape(self, X, grad=True, parallel=None, python=False):
+    def run_tape(self, X, grad=True, parallel=None, python=False, out=None):
         """Results (value, gradients...) as rows, at every column of X (inputs x points)."""
         import numba
         from . import tape
         module = tape.plain() if python else tape.compiled()
         threads = 1 if python else numba.get_num_threads()
-        return self.tape(grad).run(X, module, parallel, threads)
+        return self.tape(grad).run(X, module, parallel, threads, out)
 
     def scalar(self, *args, grad=True):
         if self.kind == "tape":
@@ -248,6 +248,14 @@ class Kernels:
             return tuple(float(r) for r in out[:, 0]) if grad else float(out[0, 0])
         return self.get()("value_and_grad" if grad else "value", *args)
 
+    def outputs(self, n, size):
+        """Arrays for ``n`` results of ``size`` points: separate ones for the straight loops
+        (each stays below the allocator's mmap threshold, so it is reused between calls),
+        rows of one array for the tape (which writes them in one go, no copy)."""
+        if self.kind == "tape":
+            return list(np.empty((n, size)))
+        return [np.empty(size) for _ in range(n)]
+
     def arrays(self, mask, args, outs, grad=True, parallel=None):
         """Run the loop for ``mask`` over ``args``, writing one 1-D array per result."""
         import numba
@@ -256,8 +264,13 @@ class Kernels:
             X = np.empty((len(args), size))
             for k, a in enumerate(args):
                 X[k] = a
-            for out, row in zip(outs, self.run_tape(X, grad, parallel)):
-                out[...] = row
+            base = outs[0].base
+            whole = base is not None and base.ndim == 2 and base.shape == (len(outs), size) \
+                and base.flags.c_contiguous and all(o.base is base for o in outs)
+            rows = self.run_tape(X, grad, parallel, out=base if whole else None)
+            if not whole:
+                for out, row in zip(outs, rows):
+                    out[...] = row
             return outs
         if parallel is None:
             parallel = size >= PARALLEL_MIN and numba.get_num_threads() > 1

@@ -161,12 +161,14 @@ class Tape:
         block = max(8, min(BLOCK_MAX, WORK_BYTES // (8 * self.rows)))
         return min(block - block % 8, size)   # whole vectors of 2, 4 or 8 lanes
 
-    def run(self, X, module, parallel=None, threads=1):
-        """Results (one row per result) at every column of X (inputs x points)."""
+    def run(self, X, module, parallel=None, threads=1, out=None):
+        """Results (one row per result) at every column of X (inputs x points), in ``out``
+        (a C-contiguous results x points array) when given."""
         if X.ndim != 2 or X.shape[0] != self.n_inputs:
             raise TypeError(f"the tape takes {self.n_inputs} input row(s), got an array of shape {X.shape}")
         size = X.shape[1]
-        out = np.empty((len(self.outs), size))
+        if out is None:
+            out = np.empty((len(self.outs), size))
         if size == 0:
             return out
         block = self.block(size)

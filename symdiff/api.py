@@ -204,7 +204,7 @@ class Derivative(InspectMixin):
                 mask.append(True)
                 flat = a if a.shape == shape else np.broadcast_to(a, shape)
                 args.append(np.ascontiguousarray(flat).reshape(size))
-        outs = [np.empty(size) for _ in range(n_out)]
+        outs = self.kernels.outputs(n_out, size)
         if size:
             self.kernels.arrays(tuple(mask), args, outs, grad=grad)
         if not grad:
