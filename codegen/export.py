@@ -68,9 +68,25 @@ def module_text(program, version, numba=None):
         loop, wrapper = _array_functions(program)
         parts += [loop, wrapper]
         compiled.append("_grad_loop")
+    plain = [
+        "def _float64_arguments(fn):",
+        '    """fn on NumPy float64 arguments: x/0 is inf and (-8)**0.5 nan, as compiled, not an',
+        '    exception or a complex number (what Python floats would give)."""',
+        "    def call(*args, **kwargs):",
+        '        with np.errstate(all="ignore"):',
+        "            return fn(*map(np.float64, args), **{k: np.float64(v) for k, v in kwargs.items()})",
+        "    call.__name__, call.__doc__, call.__wrapped__ = fn.__name__, fn.__doc__, fn",
+        "    return call",
+        "",
+        "",
+        "if not _compiled:   # plain Python",
+        "    value = _float64_arguments(value)",
+        "    value_and_grad = _float64_arguments(value_and_grad)",
+    ]
     if numba:
         jit = [f"    {name} = _jit({name})" for name in compiled]
         parts.append("\n".join([
+            "_compiled = False",
             'if not os.environ.get("SYMDIFF_NO_NUMBA"):',
             "    try:",
             "        import numba",
@@ -78,7 +94,11 @@ def module_text(program, version, numba=None):
             "        numba = None",
             "    if numba is not None:",
             f"        _jit = numba.njit({JIT_OPTIONS})",
+            "        _compiled = True",
         ] + ["    " + line for line in jit]) + "\n")
+    else:
+        parts.append("_compiled = False\n")
+    parts.append("\n".join(plain) + "\n")
     return "\n\n".join(parts)
 
 

@@ -175,7 +175,19 @@ def plain_module(program):
     from . import powers
     module = cache.load_plain(module_source(program), powers.PLAIN, powers.rewrite)
     module.np = vnumpy.plain()
+    for name in ("value", "value_and_grad"):
+        setattr(module, name, _float64_arguments(getattr(module, name)))
     return module
+
+
+def _float64_arguments(fn):
+    """fn on NumPy float64 arguments, as the compiled kernels see them: with Python floats
+    x/0 would raise and (-8)**1.5 be complex."""
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return fn(*(np.float64(a) for a in args), **{k: np.float64(v) for k, v in kwargs.items()})
+    return call
 
 
 from symdiff.api import KERNELS  # noqa: E402  ("auto", "straight", "tape")

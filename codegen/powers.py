@@ -69,12 +69,14 @@ FLOAT_EXPONENTS = {2.0: "square", -1.0: "reciprocal", 0.5: "pow_half"}
 
 
 def power_of_two(value):
-    """k when ``value`` is exactly 2.0**k for an integer k != 0 (a base LLVM rewrites)."""
+    """k when ``value`` is exactly 2.0**k with 1 <= |k| <= 62: the bases LLVM rewrites (it
+    needs the base, or its reciprocal, to be a power of two that fits a signed 64-bit int)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
             or not math.isfinite(value):
         return None
     mantissa, exponent = math.frexp(value)
-    return exponent - 1 if mantissa == 0.5 and exponent != 1 else None
+    k = exponent - 1
+    return k if mantissa == 0.5 and 1 <= abs(k) <= 62 else None
 
 
 def _literal(node):

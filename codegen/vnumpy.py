@@ -10,6 +10,7 @@ The plain-Python run of a module (``Derivative.python``) binds the same Python f
 uncompiled, so Numba and plain Python give bit-identical results on the same source.
 """
 import functools
+import math
 import types
 
 import numpy as np
@@ -35,12 +36,36 @@ def _float64(fn):
     return functools.wraps(fn)(lambda *args: np.float64(fn(*args)))
 
 
+def _libm(fn, overflow):
+    """math.<fn> (the C library's, as Numba calls it) with NumPy semantics: inf on overflow."""
+    def call(x):
+        try:
+            return np.float64(fn(x))
+        except OverflowError:
+            return np.float64(overflow(x))
+        except ValueError:         # tan(inf): math raises, C returns nan
+            return np.float64(math.nan)
+    return functools.wraps(fn)(call)
+
+
+def _sign(x):
+    """np.sign as Numba compiles it: sign(-0.0) is -0.0 (NumPy's own gives 0.0), NaN stays."""
+    return np.float64(1.0 if x > 0 else -1.0 if x < 0 else x)
+
+
 @functools.lru_cache(maxsize=None)
 def plain():
     """Namespace for plain-Python runs: vmath's functions as Python, returning NumPy
-    scalars so that later arithmetic follows NumPy (x/0 is inf, not ZeroDivisionError)."""
+    scalars so that later arithmetic follows NumPy (x/0 is inf, not ZeroDivisionError).
+    sinh, cosh, tan and sign are the ones Numba's compiled code calls (the C library's,
+    and Numba's sign), not NumPy's own, which differ in the last bit (or at -0.0)."""
     wrapped = types.SimpleNamespace(**{fast: _float64(getattr(vmath, fast)) for fast in FAST.values()})
-    return _namespace(wrapped, "symdiff_np_plain")
+    module = _namespace(wrapped, "symdiff_np_plain")
+    module.sinh = _libm(math.sinh, lambda x: math.copysign(math.inf, x))
+    module.cosh = _libm(math.cosh, lambda x: math.inf)
+    module.tan = _libm(math.tan, lambda x: math.nan)
+    module.sign = _sign
+    return module
 
 
 @functools.lru_cache(maxsize=None)

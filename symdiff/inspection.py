@@ -115,7 +115,8 @@ class Trace:
         self.point = point
         self.forward = forward      # [Step]
         self.backward = backward    # [Step]
-        self.values = {s.target: s.value for s in forward + backward}
+        self.values = dict(point)      # an output may be an input itself ("y = x")
+        self.values.update({s.target: s.value for s in forward + backward})
         self.value = self.values[program.output]
         self.grad = {w: self.values[g] for w, g in zip(program.wrt, program.grads)}
 

@@ -22,6 +22,7 @@ from .functions import CONSTANTS, FUNCTIONS, OPS
 from .graph import Graph
 
 RESERVED = {"np", "math", "numba", "prange"}   # names the generated modules use
+RESERVED_PREFIX = "_sd_"                        # ... and helpers bound in plain runs (codegen/powers.py)
 
 _TOKEN = re.compile(r"""
    (?P<ws>[ \t\f\r]+|\\\r?\n)
@@ -246,7 +247,7 @@ def _check_name(tok, err):
                   tok, "formulas hold numbers, names, + - * / ** and function calls")
     if name.startswith("__"):
         raise err(f"names starting with '__' are reserved ({name!r})", tok, "use a plain name like x or w1")
-    if name in RESERVED:
+    if name in RESERVED or name.startswith(RESERVED_PREFIX):
         raise err(f"'{name}' is reserved for generated code", tok, f"use another name, like {name}_")
 
 

@@ -248,3 +248,9 @@ def test_trace_shows_the_numbers_the_kernels_give_to_the_bit(capsys):
     value, grad = d(x=0.3, y=0.5)
     assert t.values[d.program.output] == value
     assert [t.values[g] for g in d.program.grads] == [grad["x"], grad["y"]]
+
+
+def test_trace_when_the_output_is_an_input(capsys):
+    for formula in ["x**1", "y = x; y"]:
+        t = symdiff.differentiate(formula).trace(x=2.0)
+        assert t.value == 2.0 and t.grad == {"x": 1.0}

@@ -1,5 +1,6 @@
 """d.export(path): a standalone module that runs where symdiff is not importable."""
 import json
+import math
 import runpy
 import os
 import subprocess
@@ -115,3 +116,12 @@ def test_big_programs_are_exported_without_numba(tmp_path):
     namespace = runpy.run_path(str(tmp_path / "big.py"))
     # (an export runs NumPy's own sin, not codegen/vmath.py: equal to ~1 ulp per term)
     assert namespace["value_and_grad"](0.3, 0.5) == pytest.approx(d.python.value_and_grad(0.3, 0.5), rel=1e-11)
+
+
+@pytest.mark.parametrize("numba", [False, True])
+def test_export_gives_inf_and_nan_like_the_kernels(tmp_path, numba):
+    d = symdiff.differentiate("(x + 1)**1.5/(y - 1)")
+    namespace = runpy.run_path(d.export(tmp_path / f"m{numba}.py", numba=numba))
+    value, dx, dy = namespace["value_and_grad"](-3.0, 1.0)
+    assert all(math.isnan(v) for v in (value, dx, dy))              # not complex
+    assert namespace["value"](0.0, 1.0) == math.inf                  # not ZeroDivisionError

@@ -240,3 +240,17 @@ def test_statements_that_never_reach_the_output_are_reported():
         warnings.simplefilter("error")       # used intermediates and += are not dead
         symdiff.differentiate("q = a*x + b\nf = sigmoid(q)")
         symdiff.differentiate("c = a + b; c += c + 1; d = c*c")
+
+
+def test_names_of_generated_helpers_are_reserved():
+    with pytest.raises(FormulaError, match="reserved for generated code"):
+        symdiff.differentiate("_sd_ipow*x**3")
+    with pytest.raises(FormulaError, match="cannot be an input name"):
+        symdiff.differentiate(lambda _sd_square, x: _sd_square * x)
+
+
+def test_plain_python_takes_python_floats_with_numpy_semantics():
+    d = symdiff.differentiate("(x + 1)**1.5/(y - 1)")
+    value, dx, dy = d.python.value_and_grad(-3.0, 1.0)      # not complex, no exception
+    assert all(isinstance(v, np.float64) and math.isnan(v) for v in (value, dx, dy))
+    assert d.python.value(0.0, 1.0) == math.inf
