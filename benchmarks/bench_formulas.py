@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -67,6 +68,17 @@ def transcendental(m, x, y):
     return m.log(1 + m.exp(m.sin(x * y) + m.cos(x) / (1 + y * y))) * m.tanh(x - y)
 
 
+def sines(m, x, y):
+    total = 0
+    for k in range(1, K.SINE_TERMS + 1):
+        total = total + m.sin(k * x + y) * (k % 7 + 1)
+    return total
+
+
+SINES_SOURCE = " + ".join(f"sin({k}*x + y)*{k % 7 + 1}" for k in range(1, K.SINE_TERMS + 1))
+SINES_N = 10**5      # 200 sin/cos per point: N = 10**6 would take seconds per call
+
+
 @dataclass
 class Formula:
     name: str
@@ -77,6 +89,7 @@ class Formula:
     make_inputs: Callable          # rng, n -> dict of inputs
     fused: Callable                # hand-written: (*inputs) -> (value, *grads)
     forward: Callable              # hand-written: (*inputs) -> value
+    n: int | None = None           # points, when not the table's N (at most it)
 
 
 def _uniform(lo, hi):
@@ -101,6 +114,10 @@ FORMULAS = [
             ("x", "y"), (), transcendental,
             lambda rng, n: dict(x=rng.uniform(-2, 2, n), y=rng.uniform(-2, 2, n)),
             K.transcendental_fused, K.transcendental_forward),
+    # symdiff runs this one on its tape (too big to inline: 100 sin calls)
+    Formula(f"sum of {K.SINE_TERMS} sines (N = {SINES_N:,})", SINES_SOURCE, ("x", "y"), (),
+            sines, lambda rng, n: dict(x=rng.uniform(-2, 2, n), y=rng.uniform(-2, 2, n)),
+            K.sines_fused, K.sines_forward, n=SINES_N),
 ]
 
 
@@ -216,7 +233,8 @@ def casadi_impl(f: Formula, inputs: dict):
     expr = f.build(m, **dict(zip(f.wrt, syms)))
     grad = ca.gradient(expr, ca.vertcat(*syms))
     n = len(next(v for v in inputs.values() if np.ndim(v)))
-    fm = ca.Function(f.name, syms, [expr, grad]).map(n)   # scalar inputs broadcast
+    name = "_".join(re.findall(r"[A-Za-z0-9]+", f.name))   # CasADi wants an identifier
+    fm = ca.Function(name, syms, [expr, grad]).map(n)   # scalar inputs broadcast
     args = [inputs[k] if k in f.scalars else inputs[k].reshape(1, -1) for k in f.wrt]
 
     def run():
@@ -565,7 +583,7 @@ def main(quick: bool = False) -> list[Table]:
         "the formulas table).",
     ]
     for f in FORMULAS:
-        bench_formula(f, formulas, cost, n)
+        bench_formula(f, formulas, cost, min(n, f.n or n))
     extra = Table("symdiff first call and threads", ratio_label="ratio", chart=False)
     extra.notes += [
         f"First call: fresh `python -c` subprocess, formula `{FIRST_CALL_FORMULA}` with "

@@ -180,3 +180,47 @@ def transcendental_fused(x, y):
     out = _outputs(3, x)
     _transcendental_fused(x, y, *out)
     return out
+
+
+# --- a sum of sines: sin(1*x + y)*w1 + ... + sin(K*x + y)*wK, w_k = k % 7 + 1 ----------
+# (big enough that symdiff runs it on its tape, codegen/tape.py)
+SINE_TERMS = 100
+
+
+@njit(**JIT)
+def _sines_forward(x, y, v):
+    for i in range(x.shape[0]):
+        s = 0.0
+        for k in range(1, SINE_TERMS + 1):
+            s += math.sin(k * x[i] + y[i]) * (k % 7 + 1)
+        v[i] = s
+
+
+@njit(**JIT)
+def _sines_fused(x, y, v, gx, gy):
+    for i in range(x.shape[0]):
+        s = 0.0
+        dx = 0.0
+        dy = 0.0
+        for k in range(1, SINE_TERMS + 1):
+            arg = k * x[i] + y[i]
+            w = k % 7 + 1
+            s += math.sin(arg) * w
+            c = math.cos(arg) * w        # d/darg, then the chain rule into x and y
+            dx += c * k
+            dy += c
+        v[i] = s
+        gx[i] = dx
+        gy[i] = dy
+
+
+def sines_forward(x, y):
+    (v,) = out = _outputs(1, x)
+    _sines_forward(x, y, *out)
+    return v
+
+
+def sines_fused(x, y):
+    out = _outputs(3, x)
+    _sines_fused(x, y, *out)
+    return out
