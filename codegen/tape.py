@@ -59,6 +59,11 @@ BRANCHES = [  # (opcode name, expression for W[d, j]); b is an int exponent for 
     ("le", f"1.0 if {_A} <= {_B} else 0.0"),
     ("eq", f"1.0 if {_A} == {_B} else 0.0"),
     ("where", f"{_B} if {_A} != 0.0 else {_C}"),
+    # a product used once, by a sum: one pass over the rows instead of two (the same two
+    # roundings: Numba does not contract a*b + c into an FMA)
+    ("muladd", f"{_A}*{_B} + {_C}"),
+    ("mulsub", f"{_A}*{_B} - {_C}"),
+    ("submul", f"{_C} - {_A}*{_B}"),
 ] + [(name, op.printed.format(_A, _B)) for name, op in FUNCTIONS.items()]
 OPCODE = {name: k for k, (name, _) in enumerate(BRANCHES)}
 _INT = re.compile(r"-?\d+")
@@ -259,6 +264,40 @@ def _sources(ins):
     return tuple(x for x in (a, b, c) if x >= 0)
 
 
+def _fuse(instrs, results):
+    """``t = a*b; d = t + c`` -> ``d = muladd(a, b, c)`` when t has no other use (likewise
+    ``t - c`` and ``c - t``). Virtual registers are assigned once, so a and b still hold
+    their values where the sum is."""
+    uses = {}
+    for ins in instrs:
+        for v in _sources(ins):
+            uses[v] = uses.get(v, 0) + 1
+    for v in results:
+        uses[v] = uses.get(v, 0) + 2
+    MUL, ADD, SUB = OPCODE["mul"], OPCODE["add"], OPCODE["sub"]
+    product = {ins[1]: ins for ins in instrs if ins[0] == MUL}
+    fused_away = set()
+
+    def single(v):
+        return v in product and uses.get(v) == 1 and v not in fused_away
+
+    out = []
+    for ins in instrs:
+        op, dst, a, b, _ = ins
+        if op == ADD and (single(a) or single(b)):
+            t, other = (a, b) if single(a) else (b, a)
+            fused_away.add(t)
+            ins = [OPCODE["muladd"], dst, product[t][2], product[t][3], other]
+        elif op == SUB and single(a):
+            fused_away.add(a)
+            ins = [OPCODE["mulsub"], dst, product[a][2], product[a][3], b]
+        elif op == SUB and single(b):
+            fused_away.add(b)
+            ins = [OPCODE["submul"], dst, product[b][2], product[b][3], a]
+        out.append(ins)
+    return [ins for ins in out if ins[1] not in fused_away]
+
+
 def _allocate(instrs, consts, n_in, results):
     """Drop dead instructions, then give each virtual register a work row: inputs and
     constants keep theirs, others reuse a row freed at an earlier instruction."""
@@ -269,6 +308,7 @@ def _allocate(instrs, consts, n_in, results):
             kept.append(ins)
             needed.update(_sources(ins))
     kept.reverse()
+    kept = _fuse(kept, results)
     row = {k: k for k in range(n_in)}
     values = []
     for vreg, value in consts.values():
