@@ -15,10 +15,12 @@ The same module text runs as plain Python (``prange = range``), which is how the
 compare Numba against Python on the very same source.
 """
 import functools
+import pathlib
 import warnings
 
 import numpy as np
 
+from symdiff.api import KERNELS          # "auto", "straight", "tape"
 from symdiff.functions import HELPERS
 
 from . import cache, vnumpy
@@ -78,7 +80,6 @@ def build_stamp():
     import symdiff
     from . import vmath
     h = hashlib.sha256()
-    import pathlib
     for part in (symdiff.__version__, repr(sorted(OPTIONS.items())), repr(sorted(vnumpy.FAST.items())),
                  *(pathlib.Path(f).read_bytes() for f in (vmath.__file__, vnumpy.__file__, __file__))):
         h.update(part if isinstance(part, bytes) else part.encode())
@@ -160,6 +161,7 @@ class Compiled:
         self._first.add(name)
         return result
 
+
 def _cache_fault(exc):
     import pickle
     text = f"{type(exc).__module__}.{type(exc).__name__}: {exc}"
@@ -188,9 +190,6 @@ def _float64_arguments(fn):
         with np.errstate(all="ignore"):
             return fn(*(np.float64(a) for a in args), **{k: np.float64(v) for k, v in kwargs.items()})
     return call
-
-
-from symdiff.api import KERNELS  # noqa: E402  ("auto", "straight", "tape")
 
 
 class Kernels:

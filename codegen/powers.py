@@ -89,24 +89,51 @@ def _literal(node):
     return None
 
 
+def form(base, exponent):
+    """How compiled code computes ``base ** exponent``, from its literal operands as printed
+    (a Python int or float, or None when not a literal): ``("ipow", n)``, ``("square",)``,
+    ``("reciprocal",)``, ``("pow_half",)``, ``("exp2", k)`` for exp2(k*x), or ``("pow",)``.
+    The plain-Python rewrite, the tape and trace all decide here."""
+    if base is not None and exponent is not None:
+        return ("pow",)
+    if type(exponent) is int and exponent >= 0:
+        return ("ipow", exponent)
+    if type(exponent) is float and exponent in FLOAT_EXPONENTS:
+        return (FLOAT_EXPONENTS[exponent],)
+    if base is not None and power_of_two(base) is not None:
+        return ("exp2", power_of_two(base))
+    return ("pow",)
+
+
+def literal(ex):
+    """The literal an ``Ex`` operand prints as (int or float), or None (codegen.printer)."""
+    from .printer import number
+    if ex.op != "num":
+        return None
+    text = number(*ex.args)
+    if "np." in text:                  # np.pi, -np.inf: names, not literals
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return float(ex.args[0])
+
+
 class _Powers(ast.NodeTransformer):
     def visit_BinOp(self, node):
         self.generic_visit(node)
         if not isinstance(node.op, ast.Pow):
             return node
-        base, exponent = _literal(node.left), _literal(node.right)
-        if base is not None and exponent is not None:
+        kind, *k = form(_literal(node.left), _literal(node.right))
+        if kind == "pow":
             return node
-        call = None
-        if type(exponent) is int and 0 <= exponent:
-            call = ("_sd_ipow", [node.left, node.right])
-        elif type(exponent) is float and exponent in FLOAT_EXPONENTS:
-            call = ("_sd_" + FLOAT_EXPONENTS[exponent], [node.left])
-        elif base is not None and power_of_two(base) is not None:
-            call = ("_sd_exp2_times", [ast.Constant(float(power_of_two(base))), node.right])
-        if call is None:
-            return node
-        return ast.copy_location(ast.Call(ast.Name(call[0], ast.Load()), call[1], []), node)
+        if kind == "ipow":
+            name, args = "_sd_ipow", [node.left, node.right]
+        elif kind == "exp2":
+            name, args = "_sd_exp2_times", [ast.Constant(float(k[0])), node.right]
+        else:
+            name, args = "_sd_" + kind, [node.left]
+        return ast.copy_location(ast.Call(ast.Name(name, ast.Load()), args, []), node)
 
 
 def rewrite(source, filename):
@@ -120,15 +147,12 @@ def rewrite(source, filename):
 
 def plain_power(base, exponent, base_ex, exponent_ex):
     """``base ** exponent`` as the plain-Python run computes it, given the operands' values
-    and their expressions (a literal operand decides the form, as in ``rewrite``)."""
-    b = base_ex.args[0] if base_ex.op == "num" else None
-    e = exponent_ex.args[0] if exponent_ex.op == "num" else None
-    if b is not None and e is not None:
+    and their expressions (``form`` decides, as in ``rewrite``)."""
+    kind, *k = form(literal(base_ex), literal(exponent_ex))
+    if kind == "ipow":
+        return ipow(base, k[0])
+    if kind == "exp2":
+        return exp2_times(float(k[0]), exponent)
+    if kind == "pow":
         return base ** exponent
-    if type(e) is int and e >= 0:
-        return ipow(base, e)
-    if type(e) is float and e in FLOAT_EXPONENTS:
-        return PLAIN["_sd_" + FLOAT_EXPONENTS[e]](base)
-    if b is not None and power_of_two(b) is not None:
-        return exp2_times(float(power_of_two(b)), exponent)
-    return base ** exponent
+    return PLAIN["_sd_" + kind](base)

@@ -29,14 +29,12 @@ is how the tests check the lowering on many formulas without compiling.
 """
 import functools
 import heapq
-import re
 
 import numpy as np
 
 from symdiff.functions import FUNCTIONS, HELPERS
 
 from . import cache, powers, vnumpy
-from .printer import number
 
 WORK_BYTES = 1 << 23         # aim for a work array of about this size
 BLOCK_MAX = 256              # points per block at most
@@ -66,7 +64,6 @@ BRANCHES = [  # (opcode name, expression for W[d, j]); b is an int exponent for 
     ("submul", f"{_C} - {_A}*{_B}"),
 ] + [(name, op.printed.format(_A, _B)) for name, op in FUNCTIONS.items()]
 OPCODE = {name: k for k, (name, _) in enumerate(BRANCHES)}
-_INT = re.compile(r"-?\d+")
 INT32_MAX = 2**31 - 1
 
 
@@ -229,23 +226,19 @@ def lower(program, grad=True):
         return emit(op, *(walk(x) for x in ex.args))
 
     def power(base, exponent):
-        """A power as the compiled straight-line code computes it (codegen/powers.py)."""
-        if exponent.op == "num":
-            n = exponent.args[0]
-            if _INT.fullmatch(number(*exponent.args)) and 0 <= int(n) <= INT32_MAX:
-                return emit("powi", walk(base), exponent=int(n))
-            if _INT.fullmatch(number(*exponent.args)):
-                return emit("pow", walk(base), const(float(n)))
-            kind = powers.FLOAT_EXPONENTS.get(float(n))
-            if kind == "square":
-                a = walk(base)
-                return emit("mul", a, a)
-            if kind == "reciprocal":
-                return emit("div", const(1.0), walk(base))
-            if kind == "pow_half":
-                return emit("pow_half", walk(base))
-        elif base.op == "num" and powers.power_of_two(base.args[0]) is not None:
-            return emit("exp2", emit("mul", const(float(powers.power_of_two(base.args[0]))), walk(exponent)))
+        """A power as the compiled straight-line code computes it (``powers.form``)."""
+        kind, *k = powers.form(powers.literal(base), powers.literal(exponent))
+        if kind == "ipow" and k[0] <= INT32_MAX:     # beyond, ipow is pow() anyway
+            return emit("powi", walk(base), exponent=k[0])
+        if kind == "square":
+            a = walk(base)
+            return emit("mul", a, a)
+        if kind == "reciprocal":
+            return emit("div", const(1.0), walk(base))
+        if kind == "pow_half":
+            return emit("pow_half", walk(base))
+        if kind == "exp2":
+            return emit("exp2", emit("mul", const(float(k[0])), walk(exponent)))
         return emit("pow", walk(base), walk(exponent))
 
     for line in lines:
