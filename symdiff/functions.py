@@ -122,8 +122,10 @@ def _pow_grad(g, y, a, b):
         if isinstance(m, int) and m < 0:
             m = float(m)       # as Graph.apply keeps negative integer exponents (graph.py)
         return ((n * a ** m if m != 0 else b) * g, None)
-    # d(a**b)/db = y*log(a), taken as 0 where a == 0 (as PyTorch and JAX do)
-    return (b * a ** (b - 1) * g, where(Ex("eq", a, num(0)), 0.0, y * call("log", a) * g))
+    # d(a**b)/da = b*a**(b-1), taken as 0 where b == 0 (a**0 is 1 everywhere; 0*0**-1 would
+    # be nan); d(a**b)/db = y*log(a), taken as 0 where a == 0 (both as PyTorch and JAX do)
+    return (where(Ex("eq", b, num(0)), 0.0, b * a ** (b - 1) * g),
+            where(Ex("eq", a, num(0)), 0.0, y * call("log", a) * g))
 
 
 OPS = {}

@@ -96,5 +96,7 @@ def test_powers_at_zero(path):
     assert run(symdiff.differentiate("x**0 + x"), path, x=0.0) == (1.0, {"x": 1.0})
     # d(x**y)/dy = x**y*log(x) is taken as 0 at x = 0, as PyTorch and JAX do
     assert run(symdiff.differentiate("x**y"), path, x=0.0, y=2.0) == (0.0, {"x": 0.0, "y": 0.0})
+    # and d(x**y)/dx = y*x**(y-1) as 0 where y == 0 (x**0 is 1 everywhere), as they do too
+    assert run(symdiff.differentiate("x**y"), path, x=0.0, y=0.0) == (1.0, {"x": 0.0, "y": 0.0})
     value, grad = run(symdiff.differentiate("x**y"), path, x=2.0, y=3.0)
     assert (value, grad["x"]) == (8.0, 12.0) and grad["y"] == pytest.approx(8 * math.log(2), rel=1e-15)
