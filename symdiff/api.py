@@ -160,10 +160,8 @@ class Derivative(InspectMixin):
     def _plain(self, values, grad):
         """One scalar evaluation as plain Python, or None where Python's floats would raise
         (a literal 0.0 met by a division) and only the kernel gives NumPy's inf/nan."""
-        try:
-            with np.errstate(all="ignore"):
-                return (self.python.value_and_grad if grad else self.python.value)(
-                    *(np.float64(a) for a in values))
+        try:   # d.python's functions take float64 arguments under np.errstate themselves
+            return (self.python.value_and_grad if grad else self.python.value)(*values)
         except ArithmeticError:
             return None
 
