@@ -16,6 +16,7 @@ compare Numba against Python on the very same source.
 """
 import functools
 import pathlib
+import threading
 import warnings
 
 import numpy as np
@@ -209,6 +210,7 @@ class Kernels:
         self.program = program
         self._modules = {}
         self._tapes = {}
+        self._lock = threading.Lock()   # calls and background compiles (codegen.tiers) share it
         if kernel == "auto":
             kernel = "straight" if inline_policy(program) else "tape"
         self.kind = kernel
@@ -223,6 +225,10 @@ class Kernels:
     def get(self, mask=None):
         """The straight-line kernel module for ``mask`` (None: scalar entry points only)."""
         mask = None if mask is None else tuple(bool(m) for m in mask)
+        with self._lock:
+            return self._modules.get(mask) or self._build(mask)
+
+    def _build(self, mask):
         compiled = self._modules.get(mask)
         if compiled is None:
             size = self.lines()

@@ -83,16 +83,14 @@ except ImportError as exc:  # pragma: no cover - only while that module is being
         pass
 
 
-SCALAR_TIER_UP = 1   # scalar calls run as plain Python this many times before compiling
-
-
 class Derivative(InspectMixin):
     """A differentiated formula: readable source, and value + gradient on call.
 
-    Scalar calls are tiered like a JIT: the first runs the generated module as plain Python
-    (no compile: an answer in milliseconds, e.g. for ``symdiff grad --at``), later ones the
-    Numba kernel. Both bind the same math functions, so the results are bit-identical.
-    Array calls always use the compiled loops.
+    Calls are tiered like a JIT (``codegen/tiers.py``): array calls answer at once by
+    running the generated module over NumPy arrays while the Numba kernel compiles in the
+    background, and switch to it once it is ready; scalar calls run the module as plain
+    Python (as fast as a compiled call for one point). Every tier gives the same numbers,
+    bit for bit. ``d.compile()`` waits for the compiled tier.
     """
 
     def __init__(self, program, graph, root, kernel="auto"):
@@ -106,7 +104,7 @@ class Derivative(InspectMixin):
         self._source = None
         self._kernels = None
         self._python = None
-        self._scalar_calls = 0
+        self._tiers = None
 
     def __repr__(self):
         return f"<symdiff.Derivative of {self.program.output}: {self.formula!r} wrt {', '.join(self.wrt)}>"
@@ -157,13 +155,20 @@ class Derivative(InspectMixin):
             values.append(a)
         return values
 
-    def _plain(self, values, grad):
-        """One scalar evaluation as plain Python, or None where Python's floats would raise
-        (a literal 0.0 met by a division) and only the kernel gives NumPy's inf/nan."""
-        try:   # d.python's functions take float64 arguments under np.errstate themselves
-            return (self.python.value_and_grad if grad else self.python.value)(*values)
-        except ArithmeticError:
-            return None
+    @property
+    def tiers(self):
+        """Which tier runs calls (``codegen.tiers.Tiers``; ``d.tiers.state()``)."""
+        if self._tiers is None:
+            from codegen.tiers import Tiers
+            self._tiers = Tiers(self.kernels, lambda: self.python)
+        return self._tiers
+
+    def compile(self, wait=True, timeout=None):
+        """Compile the Numba kernels calls have used so far (at least the scalar entry, or
+        the tape interpreter for a big program) and wait for them: later calls run compiled
+        from the first one. With ``wait=False``, only queue them in the background. Returns
+        True when they are ready (False: ``timeout`` seconds passed first)."""
+        return self.tiers.compile(wait, timeout)
 
     def __call__(self, **inputs):
         """Value and gradient: ``(value, {name: gradient})``, elementwise over arrays."""
@@ -177,12 +182,10 @@ class Derivative(InspectMixin):
         values = self._arguments(inputs)
         n_out = 1 + len(self.wrt) if grad else 1
         if all(a.ndim == 0 for a in values):
-            result = None
-            if self._scalar_calls < SCALAR_TIER_UP and not (self._kernels and self._kernels.built()):
-                self._scalar_calls += 1
-                result = self._plain(values, grad)
-            if result is None:
-                result = self.kernels.scalar(*(float(a) for a in values), grad=grad)
+            floats = [float(a) for a in values]
+            result = self.tiers.scalar(floats, grad)
+            if result is None:   # plain Python raised (a literal 0.0 divides): compiled gives inf/nan
+                result = self.kernels.scalar(*floats, grad=grad)
             if not grad:
                 return float(result)
             return float(result[0]), {w: float(g) for w, g in zip(self.wrt, result[1:])}
@@ -204,7 +207,7 @@ class Derivative(InspectMixin):
                 args.append(np.ascontiguousarray(flat).reshape(size))
         outs = self.kernels.outputs(n_out, size)
         if size:
-            self.kernels.arrays(tuple(mask), args, outs, grad=grad)
+            self.tiers.arrays(tuple(mask), args, outs, grad)
         if not grad:
             return outs[0].reshape(shape)
         return outs[0].reshape(shape), {w: outs[k + 1].reshape(shape) for k, w in enumerate(self.wrt)}

@@ -1,0 +1,202 @@
+"""The array tier: a kernel module run over whole NumPy arrays, with nothing to compile.
+
+The first array calls of a derivative run here while its Numba kernel compiles in the
+background (``codegen.background``). The generated module is already flat code, so it runs
+over arrays as it is once its few scalar-only constructs are rewritten (an AST transform
+of the very same text, line numbers kept):
+
+- ``a if c else b`` becomes ``np.where(c, a, b)``; ``or``/``and``/``not`` become
+  ``np.logical_or``/``logical_and``/``logical_not`` (kinks, branches, NaN tests);
+- ``x += y`` becomes ``x = x + y``: the same arithmetic, but no array is changed in place
+  (``dc = dt2; dc += ...`` must not change ``dt2``);
+- ``float(x)`` (vmath's "no-op under Numba") becomes ``np.float64(x)``, which keeps arrays.
+
+Its ``np`` holds the kernels' own math (``codegen.vmath``, rewritten the same way, so each
+element takes the same float operations in the same order), and powers are computed as
+compiled code computes them (``codegen.powers``). The C library's functions the kernels
+call (``sinh``, ``cosh``, ``tan``, ``pow``, ``exp2``) run element by element through the
+plain-Python ones: NumPy's own versions use other (SIMD) code that differs in the last bit.
+So the array tier gives the compiled kernels' numbers, bit for bit (tests/test_tiers.py).
+"""
+import ast
+import functools
+import importlib.util
+import inspect
+import math
+import os
+import pathlib
+import types
+
+import numpy as np
+
+from . import cache, powers, vmath, vnumpy
+
+
+def _call(name, args, node):
+    return ast.copy_location(ast.Call(ast.Name(name, ast.Load()), args, []), node)
+
+
+class _Arrays(ast.NodeTransformer):
+    """Scalar-only constructs rewritten into their elementwise NumPy forms."""
+
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+        return _call("_sd_where", [node.test, node.body, node.orelse], node)
+
+    def visit_BoolOp(self, node):
+        self.generic_visit(node)
+        name = "_sd_or" if isinstance(node.op, ast.Or) else "_sd_and"
+        result = node.values[0]
+        for value in node.values[1:]:
+            result = _call(name, [result, value], node)
+        return result
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Not):
+            return _call("_sd_not", [node.operand], node)
+        return node
+
+    def visit_AugAssign(self, node):
+        self.generic_visit(node)
+        target = ast.copy_location(ast.Name(node.target.id, ast.Load()), node.target)
+        value = ast.copy_location(ast.BinOp(target, node.op, node.value), node)
+        return ast.copy_location(ast.Assign([node.target], value), node)
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Pow):   # left by powers.rewrite: a call to libm's pow
+            return _call("_sd_pow", [node.left, node.right], node)
+        return node
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id == "float":
+            node.func = ast.copy_location(ast.Name("_sd_float", ast.Load()), node.func)
+        return node
+
+
+def transform(source):
+    """``source`` rewritten to run over arrays: powers as compiled (``powers``), then the
+    scalar-only constructs (``_Arrays``). Returns source text (comments dropped)."""
+    tree = ast.parse(source)
+    tree = powers._Powers().visit(tree)
+    return ast.unparse(ast.fix_missing_locations(_Arrays().visit(tree))) + "\n"
+
+
+@functools.lru_cache(maxsize=None)
+def _version():
+    """What besides the input text decides a rewritten module: this file and vmath's."""
+    return cache.digest(pathlib.Path(__file__).read_text() + pathlib.Path(vmath.__file__).read_text())
+
+
+def _load(key, make_source, namespace, label, after=None):
+    """The rewritten module for ``key`` (the text it is made from), as a real file in the
+    kernel cache: the rewrite runs once per machine, later processes import the file
+    (with its bytecode cached by Python). ``namespace`` is bound before it runs, ``after``
+    once it has run (its own ``import numpy as np`` replaced)."""
+    name = f"sd_{cache.digest(key + _version())[:cache.HASH_CHARS]}_{label}"
+    directory = cache._writable_dir()
+    path = os.path.join(directory, name + ".py")
+    if not _intact(path):
+        cache._atomic_write(path, cache.file_text(make_source()))
+    cache._package(directory)
+    spec = importlib.util.spec_from_file_location(f"symdiff_kernels.{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    module.__dict__.update(namespace)
+    spec.loader.exec_module(module)   # our generated module (its hash checked by _intact)
+    module.__dict__.update(after or {})
+    return module
+
+
+def _intact(path):
+    """Whether ``path`` holds a whole file written by ``cache.file_text``."""
+    try:
+        found = pathlib.Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    mark = "\n\n" + cache._MARK
+    at = found.rfind(mark)
+    return at >= 0 and found.endswith("\n") and found[at + len(mark):-1] == cache.digest(found[:at])
+
+
+def _elementwise(fn, nargs=1):
+    """fn applied element by element (exact: the plain-Python scalar function)."""
+    ufunc = np.frompyfunc(fn, nargs, 1)
+
+    def call(*args):
+        out = ufunc(*args)
+        return out.astype(np.float64) if isinstance(out, np.ndarray) else np.float64(out)
+    return functools.wraps(fn)(call)
+
+
+def _pow(a, b):
+    return np.float64(a) ** np.float64(b)     # libm's pow, as compiled ``**`` calls it
+
+
+def _ipow(a, n):
+    """powers.ipow without changing ``a`` in place (repeated squaring, same order)."""
+    if n > 65536:
+        return _sd_pow(a, float(n))
+    r = 1.0
+    while n != 0:
+        if n & 1:
+            r = r * a
+        n >>= 1
+        a = a * a
+    return r
+
+
+def _sign(x):
+    """np.sign as Numba compiles it: sign(-0.0) is -0.0, NaN stays."""
+    return np.where(x > 0, 1.0, np.where(x < 0, -1.0, x))
+
+
+def _float(x):
+    return np.float64(x)
+
+
+_sd_pow = _elementwise(_pow, 2)
+BUILTINS = {"_sd_where": np.where, "_sd_or": np.logical_or, "_sd_and": np.logical_and,
+            "_sd_not": np.logical_not, "_sd_float": _float, "_sd_pow": _sd_pow,
+            "_sd_ipow": _ipow, "_sd_pow_half": lambda a: np.where(a == -np.inf, np.inf, np.abs(np.sqrt(a))),
+            "_sd_square": powers.square, "_sd_reciprocal": powers.reciprocal,
+            "_sd_exp2_times": lambda k, x: _elementwise(powers.exp2)(k * x)}
+
+
+@functools.lru_cache(maxsize=None)
+def vmath_arrays():
+    """codegen.vmath's functions, rewritten to run over arrays (same operations)."""
+    namespace = {k: v for k, v in vars(vmath).items() if k.isupper()}   # its constants
+    namespace.update(BUILTINS, np=np)
+
+    def source():
+        parts = ['"""codegen.vmath\'s functions, rewritten by codegen.arraytier to run over arrays."""']
+        parts += [transform(inspect.getsource(getattr(vmath, name))) for name in vmath.PUBLIC_FUNCTIONS]
+        return "\n\n".join(parts)
+    module = _load("vmath", source, namespace, "vmath")
+    module.math = types.SimpleNamespace(copysign=np.copysign, inf=math.inf, nan=math.nan)
+    return vars(module)
+
+
+@functools.lru_cache(maxsize=None)
+def namespace():
+    """The ``np`` an array-tier module sees (the compiled kernels' math, over arrays)."""
+    plain = vnumpy.plain()
+    fast = vmath_arrays()
+    module = types.ModuleType("symdiff_np_arrays", __doc__)
+    for attr in vnumpy.PASS_THROUGH:
+        setattr(module, attr, getattr(np, attr))
+    for attr, name in vnumpy.FAST.items():
+        setattr(module, attr, fast[name])
+    for attr in ("sinh", "cosh", "tan"):
+        setattr(module, attr, _elementwise(getattr(plain, attr)))
+    module.sign = _sign
+    return module
+
+
+def array_module(source):
+    """The kernel module ``source`` (``kernels.module_source``) run over arrays: its
+    ``value``/``value_and_grad`` take arrays and scalars (NumPy broadcasting) and return
+    arrays or scalars. Call them under ``np.errstate(all="ignore")``."""
+    return _load(source, lambda: transform(source), BUILTINS, "arrays", {"np": namespace()})

@@ -1,0 +1,127 @@
+"""Compiles in the background: one worker thread, jobs run one at a time, in order.
+
+A job is a function (build and warm up a kernel); ``submit`` queues it and returns a
+``Job`` to poll (``job.done()``) or wait for (``job.wait()``). The worker is a daemon
+thread started on the first job, so nothing runs at import and a script that ends does
+not wait for compiles it no longer needs.
+
+- **Errors stay in the job.** An exception inside a job (a Numba error, a full disk...) is
+  kept in ``job.error``; the caller decides (the tiers keep running the array tier and
+  warn once). Nothing is raised in the user's thread by the worker.
+- **Fork.** A fork waits for the job being compiled to finish (Numba's compiler lock and
+  LLVM's state are then free, so the child can compile), and the worker takes no new job
+  until the fork is done. The child has no worker thread: its unfinished jobs are marked
+  as lost (``job.lost``), and the next ``submit`` there starts a new worker.
+- **Why a thread, not a process.** Numba's compiler spends most of its time in LLVM, which
+  llvmlite runs without the GIL, so the user's thread keeps running meanwhile (on another
+  core when there is one; ``benchmarks/bench_tiers.py`` measures the slowdown). A separate
+  process would have to import Numba and compile, and this one load the result from the
+  cache afterwards (another Numba import and cache load, 0.5 s in this thread).
+"""
+import collections
+import os
+import threading
+
+
+class Job:
+    """One queued compile: ``done()``, ``wait(timeout)``, then ``result`` or ``error``."""
+
+    def __init__(self, name, work):
+        self.name = name
+        self.work = work
+        self.result = None
+        self.error = None
+        self.lost = False
+        self.pid = os.getpid()
+        self._event = threading.Event()
+
+    def done(self):
+        return self._event.is_set()
+
+    def wait(self, timeout=None):
+        """Wait until the job has run (True) or ``timeout`` seconds have passed (False)."""
+        return self._event.wait(timeout)
+
+    def ok(self):
+        return self.done() and self.error is None and not self.lost
+
+    def _run(self):
+        try:
+            self.result = self.work()
+        except BaseException as exc:   # kept for the caller: never raised in the worker
+            self.error = exc
+        finally:
+            self.work = None
+            self._event.set()
+
+    def __repr__(self):
+        state = "lost" if self.lost else "failed" if self.error else "done" if self.done() else "pending"
+        return f"<background job {self.name}: {state}>"
+
+
+_queue = collections.deque()
+_lock = threading.Lock()          # guards _queue and _worker
+_busy = threading.Lock()          # held by the worker while a job runs (and by a fork)
+_wake = threading.Condition(_lock)
+_worker = None
+_current = None                   # the job taken from the queue, until it has run
+
+
+def submit(name, work):
+    """Queue ``work`` (a function of no arguments) and return its Job."""
+    global _worker
+    job = Job(name, work)
+    with _lock:
+        _queue.append(job)
+        if _worker is None or not _worker.is_alive():
+            _worker = threading.Thread(target=_loop, name="symdiff-compile", daemon=True)
+            _worker.start()
+        _wake.notify()
+    return job
+
+
+def _loop():
+    global _worker, _current
+    while True:
+        with _lock:
+            while not _queue:
+                if not _wake.wait(timeout=30.0) and not _queue:
+                    _worker = None      # idle: let the thread end; submit starts a new one
+                    return
+            job = _current = _queue.popleft()
+        with _busy:
+            job._run()
+        _current = None
+
+
+def pending():
+    """Jobs queued and not yet started (for tests and ``stats``)."""
+    with _lock:
+        return list(_queue)
+
+
+def _before_fork():
+    _busy.acquire()      # wait for a running job; the worker takes no new one meanwhile
+
+
+def _after_fork_parent():
+    _busy.release()
+
+
+def _after_fork_child():
+    global _lock, _busy, _wake, _worker, _current
+    _lock = threading.Lock()
+    _busy = threading.Lock()
+    _wake = threading.Condition(_lock)
+    _worker = None
+    lost = list(_queue) + ([_current] if _current is not None and not _current.done() else [])
+    _queue.clear()
+    _current = None
+    for job in lost:
+        job.lost = True
+        job._event.set()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_parent,
+                        after_in_child=_after_fork_child)

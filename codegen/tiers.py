@@ -1,0 +1,194 @@
+"""Tiered calls: an answer at once, compiled speed shortly after, nothing to do for the user.
+
+A derivative's calls run on the fastest tier that is ready, like a JIT:
+
+- **arrays**: until the compiled kernel for a call's pattern (which inputs are arrays,
+  value or gradient, serial or parallel loop) is ready, array calls run the generated
+  module over whole NumPy arrays (``codegen.arraytier``: nothing to compile, not even
+  Numba to import), and the first such call queues the kernel's compile in the
+  background (``codegen.background``). Calls after it has finished run the kernel.
+- **scalars**: one point costs about as much in plain Python as the compiled kernel's
+  call overhead, so scalar calls run the generated module as plain Python
+  (``kernels.plain_module``) and only queue a compile after ``SCALAR_COMPILE_AFTER``
+  calls, when it pays; a compiled scalar entry that is ready (``compile()``) is used.
+- **compile(wait=True)** queues every compile this derivative has needed so far (at
+  least the scalar entry and, for a tape program, the interpreter), and waits: for
+  benchmarks and servers that want compiled speed from the first timed call.
+
+Every tier gives the same numbers, bit for bit (the array tier's NaNs may differ in sign
+or payload: NumPy's ``where`` and Numba's ``select`` keep different NaN operands).
+A compile that fails in the background is reported once (RuntimeWarning) and the
+derivative keeps running the array tier.
+"""
+import math
+import os
+import sys
+import threading
+import warnings
+
+import numpy as np
+
+from . import background
+
+SCALAR_COMPILE_AFTER = 20000   # scalar calls before compiling the scalar entry pays
+
+
+def _numba_threads():
+    import numba
+    return numba.get_num_threads()
+
+
+class Tiers:
+    """The tiers of one ``codegen.kernels.Kernels``; ``plain()`` gives its plain-Python
+    module (``kernels.plain_module``, built once by the caller)."""
+
+    def __init__(self, kernels, plain):
+        self.kernels = kernels
+        self.plain = plain            # a function returning the plain-Python module
+        self._jobs = {}               # key -> background.Job
+        self._lock = threading.Lock()
+        self._arrays = None
+        self._warned = False
+        self.scalar_calls = 0
+
+    # -- state ----------------------------------------------------------------------
+    def _key(self, mask, grad, size):
+        if self.kernels.kind == "tape":
+            return ("tape",)
+        from .kernels import PARALLEL_MIN
+        return ("loops", tuple(mask), bool(grad), size >= PARALLEL_MIN)
+
+    def _job(self, key):
+        job = self._jobs.get(key)
+        if job is not None and (job.lost or job.pid != os.getpid()):
+            return None          # lost to a fork: queue it again
+        return job
+
+    def ready(self, key):
+        job = self._job(key)
+        return job is not None and job.ok()
+
+    def state(self):
+        """'python' (nothing compiled yet), 'compiling' or 'compiled' (every queued compile
+        has finished), or 'failed' (a compile failed; the array tier keeps running)."""
+        jobs = [j for j in (self._job(k) for k in list(self._jobs)) if j is not None]
+        if not jobs:
+            return "python"
+        if any(j.done() and j.error is not None for j in jobs):
+            return "failed"
+        return "compiled" if all(j.done() for j in jobs) else "compiling"
+
+    def _queue(self, key, work):
+        with self._lock:
+            job = self._job(key)
+            if job is None:
+                job = self._jobs[key] = background.submit(f"{key!r}", work)
+            return job
+
+    def _warn(self, job):
+        if not self._warned:
+            self._warned = True
+            warnings.warn(f"symdiff: background compile failed ({type(job.error).__name__}: "
+                          f"{job.error}); calls keep running as NumPy code", RuntimeWarning,
+                          stacklevel=4)
+
+    # -- compile jobs ---------------------------------------------------------------
+    def _warm(self, key):
+        """The work of a job: build and run once on one point (compiles what calls need)."""
+        kernels = self.kernels
+        if key[0] == "tape":
+            def work():
+                X = np.full((len(kernels.program.inputs), 16), 0.5)
+                kernels.run_tape(X, True, parallel=False)
+                if _numba_threads() > 1:
+                    kernels.run_tape(X, True, parallel=True)
+                return None
+            return work
+        if key[0] == "scalar":
+            grad = key[1]
+
+            def work():
+                kernels.scalar(*(0.5 for _ in kernels.program.inputs), grad=grad)
+            return work
+        _, mask, grad, big = key
+
+        def work():
+            parallel = big and _numba_threads() > 1
+            args = [np.full(1, 0.5) if m else 0.5 for m in mask]
+            n_out = 1 + len(kernels.program.grads) if grad else 1
+            kernels.arrays(mask, args, [np.empty(1) for _ in range(n_out)], grad, parallel)
+            return parallel
+        return work
+
+    def compile(self, wait=True, timeout=None):
+        """Queue the compiles calls have asked for (at least the scalar entry point, and
+        the tape interpreter for a tape program) and, with ``wait``, wait for them.
+        Returns True when all are ready; raises a compile's error."""
+        keys = list(self._jobs) or [("tape",) if self.kernels.kind == "tape" else ("scalar", True)]
+        if self.kernels.kind != "tape" and ("scalar", True) not in keys:
+            keys.append(("scalar", True))
+        jobs = [self._queue(k, self._warm(k)) for k in keys]
+        if not wait:
+            return all(j.ok() for j in jobs)
+        for job in jobs:
+            if not job.wait(timeout):
+                return False
+            if job.error is not None:
+                raise job.error
+        return all(j.ok() for j in jobs)
+
+    # -- calls ----------------------------------------------------------------------
+    def arrays(self, mask, args, outs, grad):
+        """Fill ``outs`` (1-D, one per result) from ``args`` (floats or 1-D arrays)."""
+        size = outs[0].shape[0]
+        key = self._key(mask, grad, size)
+        job = self._job(key)
+        if job is not None and job.ok():
+            parallel = job.result if key[0] == "loops" else None
+            return self.kernels.arrays(mask, args, outs, grad, parallel)
+        if job is not None and job.done() and job.error is not None:
+            self._warn(job)
+        if not self._run_arrays(args, outs, grad):   # the array tier cannot: compile now
+            job = self._queue(key, self._warm(key))
+            job.wait()
+            if job.error is not None:
+                raise job.error
+            return self.arrays(mask, args, outs, grad)
+        if job is None:
+            self._queue(key, self._warm(key))   # after the first answer: it is not slowed
+        return outs
+
+    def array_module(self):
+        if self._arrays is None:
+            from .arraytier import array_module
+            from .kernels import module_source
+            self._arrays = array_module(module_source(self.kernels.program))
+        return self._arrays
+
+    def _run_arrays(self, args, outs, grad):
+        module = self.array_module()
+        fn = module.value_and_grad if grad else module.value
+        try:
+            with np.errstate(all="ignore"):
+                results = fn(*(np.float64(a) if isinstance(a, float) else a for a in args))
+        except ArithmeticError:   # a literal 0.0 met by a division: only compiled code gives inf/nan
+            return False
+        if not grad:
+            results = (results,)
+        for out, r in zip(outs, results):
+            out[...] = r
+        return True
+
+    def scalar(self, values, grad):
+        """(value, *gradients) or value at one point, or None where plain Python raises."""
+        key = ("tape",) if self.kernels.kind == "tape" else ("scalar", bool(grad))
+        if self.ready(key):
+            return self.kernels.scalar(*values, grad=grad)
+        self.scalar_calls += 1
+        if self.scalar_calls == SCALAR_COMPILE_AFTER:
+            self._queue(key, self._warm(key))
+        module = self.plain()
+        try:   # the plain module's functions take float64 arguments under np.errstate
+            return (module.value_and_grad if grad else module.value)(*values)
+        except ArithmeticError:
+            return None
