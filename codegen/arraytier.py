@@ -96,15 +96,20 @@ def _load(key, make_source, namespace, label, after=None):
     (with its bytecode cached by Python). ``namespace`` is bound before it runs, ``after``
     once it has run (its own ``import numpy as np`` replaced)."""
     name = f"sd_{cache.digest(key + _version())[:cache.HASH_CHARS]}_{label}"
-    directory = cache._writable_dir()
-    path = os.path.join(directory, name + ".py")
-    if not _intact(path):
-        cache._atomic_write(path, cache.file_text(make_source()))
-    cache._package(directory)
-    spec = importlib.util.spec_from_file_location(f"symdiff_kernels.{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    module.__dict__.update(namespace)
-    spec.loader.exec_module(module)   # our generated module (its hash checked by _intact)
+    try:
+        directory = cache._writable_dir()
+        path = os.path.join(directory, name + ".py")
+        if not _intact(path):
+            cache._atomic_write(path, cache.file_text(make_source()))
+        cache._package(directory)
+        spec = importlib.util.spec_from_file_location(f"symdiff_kernels.{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        module.__dict__.update(namespace)
+        spec.loader.exec_module(module)   # our generated module (its hash checked by _intact)
+    except OSError:   # no usable cache (full disk, deleted directory): run it from memory
+        module = types.ModuleType(name)
+        module.__dict__.update(namespace)
+        exec(compile(make_source(), f"<symdiff {label}>", "exec"), module.__dict__)   # ours
     module.__dict__.update(after or {})
     return module
 

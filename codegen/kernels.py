@@ -30,16 +30,29 @@ from .printer import function_source, helpers_used
 PARALLEL_MIN = 1 << 17   # points per call before the prange loop is worth its threads
 OPTIONS = dict(cache=True, error_model="numpy", nogil=True)
 INLINE_MAX_LINES = 160   # programs up to this size are inlined whole into their loops
-INLINE_MAX_CALLS = 24    # ... and up to this many transcendental calls
+INLINE_MAX_SECONDS = 2.0 # ... when their estimated compile time is at most this
 WARN_LINES = 2000        # kernels bigger than this take Numba minutes to compile: say so
+# Seconds an inlined call adds to a loop's compile (measured with benchmarks/bench_tiers.py
+# --compile-costs: vtanh inlines vexpm1 and its wide reduction; sqrt, abs... are one call).
+CALL_SECONDS = {"tanh": 0.75, "softplus": 0.45, "sigmoid": 0.35, "exp": 0.2, "log": 0.2,
+                "sin": 0.17, "cos": 0.17}
+
+
+def compile_estimate(program):
+    """Seconds Numba takes to compile the program's inlined loop (after its first compile
+    in the process): grows with each inlined transcendental call, and slowly with length."""
+    lines = program.forward + program.backward
+    calls = [e.args[0] for line in lines for e in line.expr.walk() if e.op == "call"]
+    return 0.2 + 0.003 * len(lines) + sum(CALL_SECONDS.get(c, 0.02) for c in calls)
 
 
 def inline_policy(program):
     """Whether to inline at Numba's IR level (fast, vectorized loops; compile time grows
-    steeply with size) or leave inlining to LLVM (big programs compile in reasonable time)."""
-    lines = program.forward + program.backward
-    calls = sum(1 for line in lines for e in line.expr.walk() if e.op == "call")
-    return len(lines) <= INLINE_MAX_LINES and calls <= INLINE_MAX_CALLS
+    steeply with size and calls) or leave inlining to LLVM (big programs compile in
+    reasonable time): inline when the program is short and its compile estimated at no
+    more than INLINE_MAX_SECONDS."""
+    lines = len(program.forward) + len(program.backward)
+    return lines <= INLINE_MAX_LINES and compile_estimate(program) <= INLINE_MAX_SECONDS
 
 
 def _fresh(base, used):
@@ -199,7 +212,7 @@ class Kernels:
     ``kernel``: "straight" compiles the program's own lines, "tape" runs it on the shared
     tape interpreter (``codegen.tape``: nothing to compile per program), "auto" takes
     "straight" for programs small enough to inline whole (``inline_policy``: the fastest
-    code, compiled in a second or two) and the tape for the rest. Past that size a
+    code, compiled in at most about two seconds) and the tape for the rest. Past that size a
     straight kernel is both slow to compile (17 s at 2,500 lines, 10 minutes not enough
     at 100,000) and slower to run than the tape, since its transcendental calls are no
     longer inlined and its loops no longer vectorize (benchmarks/STRESS.md)."""

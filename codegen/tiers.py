@@ -15,6 +15,9 @@ A derivative's calls run on the fastest tier that is ready, like a JIT:
   least the scalar entry and, for a tape program, the interpreter), and waits: for
   benchmarks and servers that want compiled speed from the first timed call.
 
+``SYMDIFF_TIERS=off`` in the environment turns tiering off: every call then runs compiled
+code, compiling first (in the calling thread) when needed.
+
 Every tier gives the same numbers, bit for bit (the array tier's NaNs may differ in sign
 or payload: NumPy's ``where`` and Numba's ``select`` keep different NaN operands).
 A compile that fails in the background is reported once (RuntimeWarning) and the
@@ -28,9 +31,28 @@ import warnings
 
 import numpy as np
 
-from . import background
+from . import background, cache
 
 SCALAR_COMPILE_AFTER = 20000   # scalar calls before compiling the scalar entry pays
+QUICK_STRAIGHT_LINES = 600     # a tape program this short compiles straight (not inlined)
+                               # in about 2 s: quicker than a first tape interpreter compile
+
+
+def interpreter_cached():
+    """Whether the tape interpreter is compiled on this machine (Numba's cache index for
+    its loop is beside its module file), without importing Numba."""
+    from . import tape
+    path = cache.store(tape.interpreter_source())
+    stem = os.path.splitext(os.path.basename(path))[0]
+    try:
+        names = os.listdir(os.path.join(os.path.dirname(path), "__pycache__"))
+    except OSError:
+        return False
+    return any(n.startswith(stem + ".tape_loop") and n.endswith(".nbi") for n in names)
+
+
+def enabled():
+    return os.environ.get("SYMDIFF_TIERS", "on").lower() not in ("off", "0", "no", "false")
 
 
 def _numba_threads():
@@ -49,11 +71,32 @@ class Tiers:
         self._lock = threading.Lock()
         self._arrays = None
         self._warned = False
+        self._straight = None
+        self._tape_first = None
         self.scalar_calls = 0
 
     # -- state ----------------------------------------------------------------------
+    def use_tape(self):
+        """Whether calls wait for the tape (a tape program, and the interpreter compiled on
+        this machine or the program too long for a quick straight compile); otherwise a
+        tape program compiles as a straight, not inlined kernel in the background."""
+        if self._tape_first is None:
+            self._tape_first = self.kernels.kind == "tape" and (
+                self.kernels.lines() > QUICK_STRAIGHT_LINES or interpreter_cached())
+        return self._tape_first
+
+    def loops(self):
+        """The Kernels whose straight-line loops calls run (a tape program's own, for the
+        quick compile above)."""
+        if self.kernels.kind != "tape":
+            return self.kernels
+        if self._straight is None:
+            from .kernels import Kernels
+            self._straight = Kernels(self.kernels.program, "straight")
+        return self._straight
+
     def _key(self, mask, grad, size):
-        if self.kernels.kind == "tape":
+        if self.use_tape():
             return ("tape",)
         from .kernels import PARALLEL_MIN
         return ("loops", tuple(mask), bool(grad), size >= PARALLEL_MIN)
@@ -78,12 +121,19 @@ class Tiers:
             return "failed"
         return "compiled" if all(j.done() for j in jobs) else "compiling"
 
-    def _queue(self, key, work):
+    def _queue(self, key, work, now=False):
+        """The job for ``key``, queued in the background if new (``now``: run here)."""
         with self._lock:
             job = self._job(key)
-            if job is None:
+            if job is None and now:
+                job = background.Job(f"{key!r}", work)
+                job._run()
+                self._jobs[key] = job
+            elif job is None:
                 job = self._jobs[key] = background.submit(f"{key!r}", work)
-            return job
+        if now and not job.done():
+            job.wait()
+        return job
 
     def _warn(self, job):
         if not self._warned:
@@ -95,7 +145,7 @@ class Tiers:
     # -- compile jobs ---------------------------------------------------------------
     def _warm(self, key):
         """The work of a job: build and run once on one point (compiles what calls need)."""
-        kernels = self.kernels
+        kernels = self.kernels if key[0] in ("tape", "scalar") else self.loops()
         if key[0] == "tape":
             def work():
                 X = np.full((len(kernels.program.inputs), 16), 0.5)
@@ -124,7 +174,9 @@ class Tiers:
         """Queue the compiles calls have asked for (at least the scalar entry point, and
         the tape interpreter for a tape program) and, with ``wait``, wait for them.
         Returns True when all are ready; raises a compile's error."""
-        keys = list(self._jobs) or [("tape",) if self.kernels.kind == "tape" else ("scalar", True)]
+        keys = list(self._jobs)
+        if not keys:   # nothing called yet: all inputs arrays, and the scalar entry
+            keys.append(self._key([True] * len(self.kernels.program.inputs), True, 1))
         if self.kernels.kind != "tape" and ("scalar", True) not in keys:
             keys.append(("scalar", True))
         jobs = [self._queue(k, self._warm(k)) for k in keys]
@@ -144,13 +196,18 @@ class Tiers:
         key = self._key(mask, grad, size)
         job = self._job(key)
         if job is not None and job.ok():
-            parallel = job.result if key[0] == "loops" else None
-            return self.kernels.arrays(mask, args, outs, grad, parallel)
+            if key[0] == "tape":
+                return self.kernels.arrays(mask, args, outs, grad)
+            return self.loops().arrays(mask, args, outs, grad, job.result)
         if job is not None and job.done() and job.error is not None:
             self._warn(job)
+        if job is None and not enabled():
+            job = self._queue(key, self._warm(key), now=True)
+            if job.error is not None:
+                raise job.error
+            return self.arrays(mask, args, outs, grad)
         if not self._run_arrays(args, outs, grad):   # the array tier cannot: compile now
-            job = self._queue(key, self._warm(key))
-            job.wait()
+            job = self._queue(key, self._warm(key), now=True)
             if job.error is not None:
                 raise job.error
             return self.arrays(mask, args, outs, grad)
@@ -182,7 +239,7 @@ class Tiers:
     def scalar(self, values, grad):
         """(value, *gradients) or value at one point, or None where plain Python raises."""
         key = ("tape",) if self.kernels.kind == "tape" else ("scalar", bool(grad))
-        if self.ready(key):
+        if self.ready(key) or not enabled():
             return self.kernels.scalar(*values, grad=grad)
         self.scalar_calls += 1
         if self.scalar_calls == SCALAR_COMPILE_AFTER:

@@ -28,8 +28,10 @@ def differentiate(formula, wrt=None, kernel="auto"):
     ``kernel``: how calls run compiled. "straight" compiles the program's own lines with
     Numba (the fastest code for small programs; compile time grows steeply with length),
     "tape" runs them on one shared interpreter compiled once per machine (nothing to
-    compile per formula), "auto" (default) takes "straight" for programs of up to about
-    160 lines and 24 function calls, the tape above.
+    compile per formula), "auto" (default) takes "straight" for programs of up to 160
+    lines whose compile is estimated at two seconds at most (``kernels.compile_estimate``:
+    mostly their transcendental calls), the tape above. Either way the first array calls
+    do not wait for a compile (``Derivative``: tiers).
     """
     if kernel not in KERNELS:
         raise FormulaError(f"unknown kernel {kernel!r}", hint="kernel is one of: " + ", ".join(KERNELS))
