@@ -24,8 +24,11 @@ def build_parser():
         epilog="examples:\n"
                '  symdiff grad "sigmoid(a*x + b*y + c)" --wrt a,b,c\n'
                '  symdiff grad "sigmoid(a*x + b*y + c)" --at a=1,b=2,c=-3,x=-1,y=3 --check\n'
+               "  symdiff grad - --at x=pi/4 < formula.txt      (- reads the formula from stdin)\n"
                "run 'symdiff COMMAND --help' for each command's options and examples.")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"symdiff {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:
         try:
@@ -38,20 +41,58 @@ def build_parser():
     return parser
 
 
+def _split_top_level(text):
+    """'a=1,b=max(1, 2)' -> ['a=1', 'b=max(1, 2)']: commas inside parentheses stay."""
+    items, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    return items + [text[start:]]
+
+
+def parse_value(text, name):
+    """A number, or a constant expression (``pi``, ``e``, ``2*pi``, ``-pi/4``, ``exp(1)``)
+    read by the formula parser and folded: nothing is executed."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    from .parser import parse
+    try:
+        parsed = parse(text)
+    except FormulaError as exc:
+        raise FormulaError(f"--at: {text.strip()!r} is not a number (for {name!r})",
+                           hint="a number or a constant expression: 1.5, pi, -pi/4, 2*e") from exc
+    node = parsed.graph.nodes[parsed.root]
+    if node.op != "const":
+        raise FormulaError(f"--at: {text.strip()!r} is not a number (for {name!r}): it is not constant",
+                           hint="use numbers and the constants pi and e, not names of inputs")
+    return float(node.value)
+
+
 def parse_point(text):
-    """'a=1,b=2.5' -> {'a': 1.0, 'b': 2.5}."""
+    """'a=1,b=2.5,c=pi/2' -> {'a': 1.0, 'b': 2.5, 'c': 1.5707963267948966}."""
     point = {}
-    for item in filter(None, (p.strip() for p in text.split(","))):
+    for item in filter(None, (p.strip() for p in _split_top_level(text))):
         name, sep, value = item.partition("=")
         if not sep:
             raise FormulaError(f"--at expects name=value pairs, got {item!r}", hint="--at a=1,b=2")
         if name.strip() in point:
             raise FormulaError(f"--at gives {name.strip()!r} twice", hint="give each input once: --at a=1,b=2")
-        try:
-            point[name.strip()] = float(value)
-        except ValueError:
-            raise FormulaError(f"--at: {value!r} is not a number (for {name.strip()!r})") from None
+        point[name.strip()] = parse_value(value, name.strip())
     return point
+
+
+def _formula_from_stdin(args):
+    """``-`` as the formula: read it from standard input."""
+    if getattr(args, "formula", None) == "-":
+        text = sys.stdin.read()
+        if not text.strip():
+            raise FormulaError("no formula on standard input", hint='echo "sin(x)*y" | symdiff grad -')
+        args.formula = text
 
 
 def main(argv=None):
@@ -64,6 +105,7 @@ def main(argv=None):
         parser.print_help()
         return 2
     try:
+        _formula_from_stdin(args)
         return args.func(args) or 0
     except FormulaError as exc:
         if args.debug:

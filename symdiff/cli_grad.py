@@ -11,9 +11,9 @@ def register(sub, formatter):
                '  symdiff grad "sigmoid(a*x + b*y + c)" --wrt a,b,c\n'
                '  symdiff grad "sigmoid(a*x + b*y + c)" --at a=1,b=2,c=-3,x=-1,y=3 --check\n'
                '  symdiff grad "q = a*x + b; f = tanh(q)" -o neuron_grad.py')
-    p.add_argument("formula", help="formula or program text (statements separated by ';' or newlines)")
+    p.add_argument("formula", help="formula or program text (statements separated by ';' or newlines); - reads it from standard input")
     p.add_argument("--wrt", help="comma-separated inputs to differentiate with respect to (default: all)")
-    p.add_argument("--at", help="evaluate at a point: name=value,name=value,...")
+    p.add_argument("--at", help="evaluate at a point: name=value,name=value,... (values may use pi and e: x=pi/4)")
     p.add_argument("--check", action="store_true", help="with --at: compare with central finite differences")
     p.add_argument("-o", "--output", help="write the source to this file instead of printing it")
     p.set_defaults(func=run)

@@ -85,3 +85,35 @@ def test_bench_runs_python_m_benchmarks_from_the_checkout(capfd, monkeypatch):
 def test_at_rejects_a_repeated_name(capsys):
     assert main(["grad", "x*y", "--at", "x=1,y=2,x=3"]) == 2
     assert "--at gives 'x' twice" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    import symdiff
+    with pytest.raises(SystemExit) as exit:
+        main(["--version"])
+    assert exit.value.code == 0 and capsys.readouterr().out.strip() == f"symdiff {symdiff.__version__}"
+
+
+def test_formula_from_stdin_and_constants_at_the_point(capsys, monkeypatch):
+    import io
+    import math
+    monkeypatch.setattr(sys, "stdin", io.StringIO("q = sin(x)\nf = q*y\n"))
+    assert main(["grad", "-", "--at", "x=pi/4,y=2*e"]) == 0
+    out = capsys.readouterr().out
+    assert f"f = {math.sin(math.pi / 4) * 2 * math.e!r}" in out
+    assert f"df/dy = {math.sin(math.pi / 4)!r}" in out
+    monkeypatch.setattr(sys, "stdin", io.StringIO("  \n"))
+    assert main(["grad", "-"]) == 2
+    assert "no formula on standard input" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value, message", [("y", "is not constant"), ("2*", "is not a number"),
+                                            ("__import__('os')", "is not a number")])
+def test_at_values_are_numbers_or_constant_expressions(capsys, value, message):
+    assert main(["grad", "x*y", "--at", f"x={value},y=1"]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_at_values_may_hold_commas_inside_calls(capsys):
+    assert main(["grad", "x*y", "--at", "x=max(1, 2),y=exp(0)"]) == 0
+    assert "f = 2.0" in capsys.readouterr().out
