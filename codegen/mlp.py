@@ -27,7 +27,7 @@ from .printer import number
 COMMENT_COLUMN = 52
 RESERVED = {"np", "objmode", "params", "grads", "layers", "deltas", "X", "Y", "XB", "YB",
             "n", "s", "j", "i", "o", "c", "w", "acc", "loss", "dloss", "step", "steps", "lr",
-            "t", "row", "epoch", "batch", "m", "total", "e", "label", "hits", "order",
+            "t", "row", "rows", "epoch", "batch", "m", "total", "e", "label", "hits", "order",
             "velocity", "v", "state", "losses", "report_every", "t0", "batch_size", "done"}
 # functions every trainer module holds; names a formula's temporaries must avoid
 FUNCTIONS = ("learning_rate", "forward", "loss_and_grads", "update", "accuracy", "progress",
@@ -541,12 +541,13 @@ def train_source(lay):
         c("Returns the number of steps done: fewer than `steps` if the loss became NaN or")
         c('inf (that step\'s loss is in losses; its update is not applied)."""')
         c("n = X.shape[1] if batch_size == 0 else batch_size")
-        c("XB, YB = X, Y")
-        with c.block("if batch_size:"):
+        with c.block("if batch_size:", "X comes Fortran-ordered: a sample's features adjacent"):
             c(f"XB = np.empty(({sizes[0]}, n))")
             c("YB = np.empty(n, np.int64)" if softmax else f"YB = np.empty(({sizes[-1]}, n))")
             c("batches = X.shape[1]//batch_size", "batches per epoch")
         with c.block("else:"):
+            c("XB = np.ascontiguousarray(X)", "full batch: X comes C-ordered (no copy)")
+            c("YB = Y")
             c("batches = 1")
         c("layers = new_layers(n)", "fresh arrays: Numba knows they do not overlap")
         c("deltas = new_layers(n)", "their gradients, same shapes")
@@ -554,15 +555,16 @@ def train_source(lay):
         with c.block("for step in range(steps):"):
             with c.block("if batch_size:"):
                 c("epoch, batch = step//batches, step % batches")
+                c("rows = order[epoch, batch*n:(batch + 1)*n]", "this batch's samples")
+                with c.block(f"for i in range({sizes[0]}):", "row by row: X[i, row] and X[i + 1, row] share a cache line"):
+                    with c.block("for s in range(n):"):
+                        c("XB[i, s] = X[i, rows[s]]")
                 with c.block("for s in range(n):"):
-                    c("row = order[epoch, batch*n + s]")
-                    with c.block(f"for i in range({sizes[0]}):"):
-                        c("XB[i, s] = X[i, row]")
                     if softmax:
-                        c("YB[s] = Y[row]")
+                        c("YB[s] = Y[rows[s]]")
                     else:
                         with c.block(f"for o in range({sizes[-1]}):"):
-                            c("YB[o, s] = Y[o, row]")
+                            c("YB[o, s] = Y[o, rows[s]]")
             c("loss = loss_and_grads(params, grads, XB, YB, layers, deltas)")
             c("losses[step] = loss")
             with c.block("if not np.isfinite(loss):"):

@@ -481,6 +481,7 @@ class Trainer:
             bs, order = 0, np.zeros((0, 0), np.int64)
         else:
             order = self._order(n, steps, bs)
+            XT = np.asfortranarray(XT)   # a sample's features adjacent: train's batch gather reads them in one sweep
         verbose = self.verbose if verbose is None else verbose
         if report_every is None:
             report_every = max(1, steps // 100) if verbose else 0

@@ -170,12 +170,13 @@ def train(params, X, Y, order, batch_size, steps, t0, losses, report_every):
     Returns the number of steps done: fewer than `steps` if the loss became NaN or
     inf (that step's loss is in losses; its update is not applied)."""
     n = X.shape[1] if batch_size == 0 else batch_size
-    XB, YB = X, Y
-    if batch_size:
+    if batch_size:                                    # X comes Fortran-ordered: a sample's features adjacent
         XB = np.empty((2, n))
         YB = np.empty((1, n))
         batches = X.shape[1]//batch_size              # batches per epoch
     else:
+        XB = np.ascontiguousarray(X)                  # full batch: X comes C-ordered (no copy)
+        YB = Y
         batches = 1
     layers = new_layers(n)                            # fresh arrays: Numba knows they do not overlap
     deltas = new_layers(n)                            # their gradients, same shapes
@@ -183,12 +184,13 @@ def train(params, X, Y, order, batch_size, steps, t0, losses, report_every):
     for step in range(steps):
         if batch_size:
             epoch, batch = step//batches, step % batches
+            rows = order[epoch, batch*n:(batch + 1)*n]  # this batch's samples
+            for i in range(2):                        # row by row: X[i, row] and X[i + 1, row] share a cache line
+                for s in range(n):
+                    XB[i, s] = X[i, rows[s]]
             for s in range(n):
-                row = order[epoch, batch*n + s]
-                for i in range(2):
-                    XB[i, s] = X[i, row]
                 for o in range(1):
-                    YB[o, s] = Y[o, row]
+                    YB[o, s] = Y[o, rows[s]]
         loss = loss_and_grads(params, grads, XB, YB, layers, deltas)
         losses[step] = loss
         if not np.isfinite(loss):
