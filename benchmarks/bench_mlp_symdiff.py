@@ -7,8 +7,10 @@
   same process, on the same initial weights (the trajectories are checked equal first);
 - compile: MLP(2,[64,64,1]) in a fresh process with an empty cache, then the same trainer in
   a second fresh process (Numba's cache), both excluding the imports, which are shown apart;
-- MLP(784,[128,10]) softmax_ce, batch 64: symdiff (whole run in one call, its own minibatch
-  order) against torch eager (float64, one thread) on the same batches.
+- MLP(784,[128,10]) softmax_ce, batch 64, 50 steps: symdiff through the public
+  ``fit(X, y, steps=50, batch_size=64)`` (whole run in one call, its own minibatch order)
+  against JAX ``jit(lax.scan)`` over the same number of steps (its batches gathered inside
+  the scan) and torch eager (float64, one thread).
 
 Times are the best of several runs (perf_counter); the machine may be shared, so the
 hand-written rows are the yardstick.
@@ -109,8 +111,9 @@ def compile_times():
         return out
 
 
-def xent(n_batches=10, batch=64, steps=100):
+def xent(n_batches=10, batch=64, steps=50):
     torch = common.peer("torch")
+    jax = common.peer("jax")
     rng = np.random.default_rng(3)
     X = rng.uniform(0.0, 1.0, (n_batches * batch, 784))
     labels = rng.integers(0, 10, n_batches * batch)
@@ -122,8 +125,30 @@ def xent(n_batches=10, batch=64, steps=100):
 
     def run():
         t.params = start
-        t.fit(X, labels, steps)
+        t.fit(X, labels, steps=steps, batch_size=batch)
     out["symdiff (whole run, one fit call)"] = best_of(run, 5) / steps * 1e6
+    if jax is not None:   # the same net, loss and minibatch gather, every step in one jit(lax.scan)
+        import jax.numpy as jnp
+        order = np.concatenate([np.random.default_rng(0).permutation(len(X))
+                                for _ in range(-(-steps * batch // len(X)))])
+        idx = jnp.asarray(order[:steps * batch].reshape(steps, batch))
+        Xj, yj = jnp.asarray(X), jnp.asarray(labels)
+
+        def loss_fn(p, xb, yb):
+            h = jax.nn.relu(xb @ p[0][0].T + p[0][1])
+            z = h @ p[1][0].T + p[1][1]
+            return -jnp.mean(jax.nn.log_softmax(z)[jnp.arange(batch), yb])
+
+        @jax.jit
+        def jax_train(p):
+            def step(p, ix):
+                loss, g = jax.value_and_grad(loss_fn)(p, Xj[ix], yj[ix])
+                return jax.tree_util.tree_map(lambda a, b: a - 0.1 * b, p, g), loss
+            return jax.lax.scan(step, p, idx)
+        jparams = [(jnp.asarray(W), jnp.asarray(b)) for W, b in start]
+        jax.block_until_ready(jax_train(jparams))
+        out["JAX jit(lax.scan) (whole run, one call)"] = \
+            best_of(lambda: jax.block_until_ready(jax_train(jparams)), 5) / steps * 1e6
     if torch is not None:
         order = np.random.default_rng(0).permutation(len(X))
         batches = [(torch.from_numpy(X[order[k * batch:(k + 1) * batch]]),

@@ -267,7 +267,7 @@ def forward_source(lay, calls):
                 note += f", {h} = {act.name}({z})"
             if lay.blas(k):
                 c(f"# {note} (np.dot: BLAS)")
-                c(f"{z}[:, :] = np.dot(W{k}, {src})")
+                c(f"np.dot(W{k}, {src}, {z})", f"{z} = W{k} @ {src}, written in place")
             else:
                 c(f"# {note}")
             with c.block(f"for j in range({_out(sizes, k)}):"):
@@ -388,7 +388,7 @@ def backward_layer(c, lay, k, calls):
     sq_b = config.l2 and not config.l2_weights_only
     blas = lay.blas(k)
     if blas:
-        c(f"dW{k}[:, :] = np.dot(d{z}, {src}.T)", "BLAS")
+        c(f"np.dot(d{z}, {src}.T, dW{k})", f"BLAS: dW{k} = d{z} @ {src}.T, in place")
     with c.block(f"for j in range({_out(sizes, k)}):"):
         c("acc = 0.0")                       # db = row sums of dz (both layouts)
         with c.block("for s in range(n):"):
@@ -411,7 +411,7 @@ def backward_layer(c, lay, k, calls):
                     c(f"sq += W{k}[j, i]*W{k}[j, i]")
     if blas:
         if k > 1:
-            c(f"d{src}[:, :] = np.dot(W{k}.T, d{z})", "BLAS")
+            c(f"np.dot(W{k}.T, d{z}, d{src})", f"BLAS: d{src} = W{k}.T @ d{z}, in place")
         return
     if k > 1:
         c(f"# d{src} = W{k}.T @ d{z}")
