@@ -426,7 +426,7 @@ def bench_first_call(table: Table) -> None:
         return
     script = FIRST_CALL_SCRIPT.format(formula=FIRST_CALL_FORMULA)
     with tempfile.TemporaryDirectory(prefix="symdiff-cache-") as cache:
-        env = dict(os.environ, SYMDIFF_CACHE_DIR=cache,
+        env = dict(os.environ, SYMDIFF_CACHE_DIR=cache, SYMDIFF_TIERS="on",
                    PYTHONPATH=os.pathsep.join(filter(None, [REPO_ROOT,
                                                             os.environ.get("PYTHONPATH")])))
         for label in ("cold (empty cache)", "warm (same cache)"):
@@ -475,6 +475,8 @@ def loops_run_by(d, call) -> list[str]:
     """Names of the kernel functions ``call()`` runs through Derivative ``d``'s array path
     (``grad_loop`` or its prange twin ``grad_ploop``), seen by wrapping ``d.kernels.get``
     for this one call."""
+    call()          # a first call may run the array tier (codegen/tiers.py) ...
+    d.compile()     # ... until the kernels it queued are compiled
     kernels = d.kernels
     ran: list[str] = []
     original = kernels.get

@@ -4,10 +4,11 @@ For each case, in a fresh subprocess with its own empty ``SYMDIFF_CACHE_DIR``:
 
 1. parse + differentiate   ``d = symdiff.differentiate(text)``
 2. source generation       ``d.source``
-3. plain-Python first call ``d(x=0.1, ...)`` -- a Derivative's first scalar call runs
-                           the generated module as plain Python (no Numba compile)
+3. plain-Python first call ``d.python.value_and_grad(0.1, ...)`` -- what a Derivative's
+                           scalar calls run (codegen/tiers.py; no Numba compile)
 4. compiled scalar call   ``d.kernels.scalar(0.1, ...)`` -- compile + first call
-5. compiled array call     ``d(x=np.full(1000, 0.1), ...)`` -- compile of the loop
+5. compiled array call     ``d(x=np.full(1000, 0.1), ...)`` with SYMDIFF_TIERS=off (set by
+                           benchmarks/common.py: calls compile first) -- compile of the loop
                            module (a separate module, so it compiles ``value_and_grad``
                            again) + first call
 6. array call again        the same call, compiled: what a training loop pays per call
@@ -183,9 +184,9 @@ def child(case_key: str, quick: bool, phases: list[str], hang: str | None = None
             src, rec = timed(phase, lambda: d.source)
             rec["source_lines"] = len(src.splitlines())
         elif phase == "python":
-            (v, _g), rec = timed(phase, lambda: d(**scalars))
+            out, rec = timed(phase, lambda: d.python.value_and_grad(*(scalars[k] for k in d.inputs)))
             rec["plain"] = not d.kernels.built()   # True: no kernel was built
-            rec["value"] = plain = float(v)
+            rec["value"] = plain = float(out[0])
         elif phase == "scalar":
             out, rec = timed(phase, lambda: d.kernels.scalar(*scalars.values()))
             rec["value"] = float(out[0])

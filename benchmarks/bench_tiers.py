@@ -76,7 +76,7 @@ print(json.dumps(result))
 
 def run(text, cache, mode="first", target=0.0):
     code = "import statistics\n" + FIRST.format(text=text, mode=mode, target=target)
-    env = dict(os.environ, SYMDIFF_CACHE_DIR=cache, PYTHONPATH=ROOT)
+    env = dict(os.environ, SYMDIFF_CACHE_DIR=cache, PYTHONPATH=ROOT, SYMDIFF_TIERS="on")
     proc = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
                           text=True, timeout=600)
     if proc.returncode:

@@ -74,6 +74,9 @@ os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
                            " intra_op_parallelism_threads=1").strip()
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("JAX_ENABLE_X64", "1")
+# symdiff's calls run compiled from the first one (no array tier while a kernel compiles in
+# the background: codegen/tiers.py); the first-call benchmarks switch tiers back on.
+os.environ.setdefault("SYMDIFF_TIERS", "off")
 
 import numpy as np  # noqa: E402
 import numba  # noqa: E402
