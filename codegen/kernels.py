@@ -32,18 +32,22 @@ OPTIONS = dict(cache=True, error_model="numpy", nogil=True)
 INLINE_MAX_LINES = 160   # programs up to this size are inlined whole into their loops
 INLINE_MAX_SECONDS = 2.0 # ... when their estimated compile time is at most this
 WARN_LINES = 2000        # kernels bigger than this take Numba minutes to compile: say so
-# Seconds an inlined call adds to a loop's compile (measured with benchmarks/bench_tiers.py
-# --compile-costs: vtanh inlines vexpm1 and its wide reduction; sqrt, abs... are one call).
-CALL_SECONDS = {"tanh": 0.75, "softplus": 0.45, "sigmoid": 0.35, "exp": 0.2, "log": 0.2,
+# Weight of an inlined call in a loop's compile time (vtanh inlines vexpm1 and its wide
+# reduction; sqrt, abs... are one instruction or one libm call): see compile_estimate.
+CALL_SECONDS = {"tanh": 0.45, "softplus": 0.45, "sigmoid": 0.35, "exp": 0.2, "log": 0.2,
                 "sin": 0.17, "cos": 0.17}
 
 
 def compile_estimate(program):
-    """Seconds Numba takes to compile the program's inlined loop (after its first compile
-    in the process): grows with each inlined transcendental call, and slowly with length."""
+    """Seconds of CPU Numba takes to compile the program's inlined loop (after its first
+    compile in the process): it grows with each inlined transcendental call, and a little
+    with length. Fitted on CPU seconds measured inlined (after a first compile in the
+    process): exp(x)*exp(y)*exp(x*y) 0.84, sin(x)*sin(y) 0.88, tanh(x)*tanh(y) 0.98,
+    benchmarks/bench_tiers.py's 20-node formula 1.86, sigmoid(x)*softplus(y)*tanh(x*y)
+    2.08, the benchmarks' transcendental mix 2.65 (the last two: tape, under "auto")."""
     lines = program.forward + program.backward
     calls = [e.args[0] for line in lines for e in line.expr.walk() if e.op == "call"]
-    return 0.2 + 0.003 * len(lines) + sum(CALL_SECONDS.get(c, 0.02) for c in calls)
+    return 0.2 + 1.3 * (0.003 * len(lines) + sum(CALL_SECONDS.get(c, 0.02) for c in calls))
 
 
 def inline_policy(program):

@@ -200,6 +200,8 @@ def test_auto_inlines_only_what_compiles_quickly():
     assert symdiff.differentiate(first_call).kernels.kind == "straight"
     six = symdiff.differentiate(_program(6))          # 135 lines, 12 calls: 5-6 s inlined
     assert kernels.compile_estimate(six.program) > kernels.INLINE_MAX_SECONDS
+    mix = symdiff.differentiate("log(1 + exp(sin(x*y) + cos(x)/(1 + y*y)))*tanh(x - y)")
+    assert mix.kernels.kind == "tape"                 # 2.65 s of CPU inlined
     assert six.kernels.kind == "tape"
 
 
