@@ -166,10 +166,11 @@ class Derivative(InspectMixin):
         return self._tiers
 
     def compile(self, wait=True, timeout=None):
-        """Compile the Numba kernels calls have used so far (at least the scalar entry, or
-        the tape interpreter for a big program) and wait for them: later calls run compiled
-        from the first one. With ``wait=False``, only queue them in the background. Returns
-        True when they are ready (False: ``timeout`` seconds passed first)."""
+        """Compile the Numba kernels the calls so far have used (before any call: the loop
+        with every input an array, and the scalar entry) and wait for them: later calls run
+        compiled from the first one. With ``wait=False``, only queue them in the background.
+        Returns True when they are ready (False: ``timeout`` seconds passed first); raises
+        the error of a compile that failed."""
         return self.tiers.compile(wait, timeout)
 
     def __call__(self, **inputs):
