@@ -35,6 +35,7 @@ import numpy as np
 from symdiff.functions import FUNCTIONS, HELPERS
 
 from . import cache, powers, vnumpy
+from .compiled import Compiled, build_stamp
 
 WORK_BYTES = 1 << 23         # aim for a work array of about this size
 BLOCK_MAX = 256              # points per block at most
@@ -70,7 +71,6 @@ INT32_MAX = 2**31 - 1
 @functools.lru_cache(maxsize=None)
 def interpreter_source():
     """The interpreter module (deterministic: the same table gives the same bytes)."""
-    from .kernels import build_stamp
     branches = []
     for k, (name, expr) in enumerate(BRANCHES):
         branches.append(f"        {'if' if k == 0 else 'elif'} op == {k}:  # {name}\n"
@@ -337,7 +337,6 @@ def _allocate(instrs, consts, n_in, results):
 @functools.lru_cache(maxsize=None)
 def compiled():
     """The interpreter module, Numba-compiled (lazily, on first call; cached on disk)."""
-    from .kernels import Compiled
     return Compiled(interpreter_source(), list(HELPERS) + ["ipow", "pow_half", "exp2", "run_block",
                                                            "new_work", "tape_loop", "tape_ploop"],
                     inline=(), np_inline=True)
