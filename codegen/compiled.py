@@ -23,7 +23,7 @@ def build_stamp():
     from symdiff.version import __version__
     from . import vmath
     h = hashlib.sha256()
-    for part in (__version__, repr(sorted(OPTIONS.items())), repr(sorted(vnumpy.FAST.items())),
+    for part in (__version__, repr(sorted(OPTIONS.items())), repr(vnumpy.bindings()),
                  *(pathlib.Path(f).read_bytes() for f in (vmath.__file__, vnumpy.__file__, __file__, _KERNELS_PY))):
         h.update(part if isinstance(part, bytes) else part.encode())
     return h.hexdigest()[:16]
@@ -51,6 +51,7 @@ class Compiled:
         mod = self.module
         mod.prange = numba.prange
         mod.np = vnumpy.compiled(self.np_inline)
+        mod.math = vnumpy.compiled_math(self.np_inline)
         for name in self.names:
             fn = getattr(mod, name)
             fn = getattr(fn, "py_func", fn)

@@ -24,7 +24,7 @@ from symdiff.version import KERNELS
 
 from . import cache, vnumpy
 from .compiled import Compiled, build_stamp
-from .printer import function_source, helpers_used
+from .printer import function_source, header, helpers_used
 
 PARALLEL_MIN = 1 << 17   # points per call before the prange loop is worth its threads
 INLINE_MAX_LINES = 160   # programs up to this size are inlined whole into their loops
@@ -75,7 +75,7 @@ def module_source(program, mask=None):
     inline = "inline" if inline_policy(program) else "no-inline"
     parts = ['"""symdiff kernel module (generated; edit the formula, not this file)."""\n'
              f"# build {build_stamp()} {inline}: symdiff version, compile options, math library\n"
-             "import numpy as np\n\nprange = range  # numba.prange when compiled\n"]
+             f"{header(program)}\nprange = range  # numba.prange when compiled\n"]
     parts += [HELPERS[h] + "\n" for h in helpers_used(program)]
     parts.append(function_source(program, "value", with_grad=False))
     parts.append(function_source(program, "value_and_grad"))
@@ -103,6 +103,7 @@ def plain_module(program):
     from . import powers
     module = cache.load_plain(module_source(program), powers.PLAIN, powers.rewrite)
     module.np = vnumpy.plain()
+    module.math = vnumpy.plain_math()
     for name in ("value", "value_and_grad"):
         setattr(module, name, _float64_arguments(getattr(module, name)))
     return module
