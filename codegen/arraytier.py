@@ -14,7 +14,7 @@ of the very same text, line numbers kept):
 Its ``np`` holds the kernels' own math (``codegen.vmath``, rewritten the same way, so each
 element takes the same float operations in the same order), and powers are computed as
 compiled code computes them (``codegen.powers``). The C library's functions the kernels
-call (``sinh``, ``cosh``, ``tan``, ``pow``, ``exp2``) run element by element through the
+call (``sinh``, ``tan``, ``erf``, ``pow``, ``exp2``...) run element by element through the
 plain-Python ones: NumPy's own versions use other (SIMD) code that differs in the last bit.
 So the array tier gives the compiled kernels' numbers, bit for bit (tests/test_tiers.py).
 """
@@ -184,24 +184,80 @@ def vmath_arrays():
     return vars(module)
 
 
-@functools.lru_cache(maxsize=None)
-def namespace():
-    """The ``np`` an array-tier module sees (the compiled kernels' math, over arrays)."""
-    plain = vnumpy.plain()
+def _array_function(namespace, name):
+    """An op's function over arrays, as the plain-Python run binds it (``vnumpy``): the C
+    library's functions element by element (NumPy's own differ in the last bit), Numba's
+    sign, else NumPy's own (the same on arrays as on scalars)."""
+    fn = vnumpy._plain_function(namespace, name)
+    if name == "sign" and namespace == "np":
+        return _sign
+    if namespace == "math" or fn is not getattr(np, name, None):
+        return _elementwise_any(fn)
+    return fn
+
+
+def _elementwise_any(fn):
+    """fn element by element, for any number of arguments."""
+    ufuncs = {}
+
+    def call(*args):
+        ufunc = ufuncs.get(len(args)) or ufuncs.setdefault(len(args), np.frompyfunc(fn, len(args), 1))
+        out = ufunc(*args)
+        return out.astype(np.float64) if isinstance(out, np.ndarray) else np.float64(out)
+    return functools.wraps(fn)(call)
+
+
+def _fill(module, space):
     fast = vmath_arrays()
-    module = types.ModuleType("symdiff_np_arrays", __doc__)
-    for attr in vnumpy.PASS_THROUGH:
-        setattr(module, attr, getattr(np, attr))
-    for attr, name in vnumpy.FAST.items():
-        setattr(module, attr, fast[name])
-    for attr in ("sinh", "cosh", "tan"):
-        setattr(module, attr, _elementwise(getattr(plain, attr)))
-    module.sign = _sign
+    for where, name, vm in vnumpy.bindings():
+        if where == space:
+            setattr(module, name, fast[vm] if vm is not None else _array_function(where, name))
     return module
 
 
-def array_module(source):
+@functools.lru_cache(maxsize=None)
+def namespace():
+    """The ``np`` an array-tier module sees (the compiled kernels' math, over arrays)."""
+    module = types.ModuleType("symdiff_np_arrays", __doc__)
+    for attr in vnumpy.PASS_THROUGH:
+        setattr(module, attr, getattr(np, attr))
+    fast = vmath_arrays()
+    for attr, name in vnumpy._HELPER_FAST.items():
+        setattr(module, attr, fast[name])
+    return _fill(module, "np")
+
+
+@functools.lru_cache(maxsize=None)
+def math_namespace():
+    """The ``math`` an array-tier module sees: its functions element by element (as the
+    plain-Python run calls them), vmath's where the op table names one."""
+    module = types.ModuleType("symdiff_math_arrays", "math over arrays")
+    for attr in dir(math):
+        if not attr.startswith("_"):
+            value = getattr(math, attr)
+            setattr(module, attr, _elementwise_any(value) if callable(value) else value)
+    return _fill(module, "math")
+
+
+def scalar_only(source):
+    """Functions of ``source`` with statements that branch (``if``, loops): they cannot
+    run over arrays as written (helpers such as hypot)."""
+    branching = (ast.If, ast.For, ast.While, ast.Try)
+    return [node.name for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)
+            and any(isinstance(inner, branching) for inner in ast.walk(node))]
+
+
+def array_module(source, plain=None):
     """The kernel module ``source`` (``kernels.module_source``) run over arrays: its
     ``value``/``value_and_grad`` take arrays and scalars (NumPy broadcasting) and return
-    arrays or scalars. Call them under ``np.errstate(all="ignore")``."""
-    return _load(source, lambda: transform(source), BUILTINS, "arrays", {"np": namespace()})
+    arrays or scalars. Call them under ``np.errstate(all="ignore")``. Functions that branch
+    run element by element, as ``plain`` (the plain-Python module of the same source)
+    runs them."""
+    module = _load(source, lambda: transform(source), BUILTINS, "arrays",
+                   {"np": namespace(), "math": math_namespace()})
+    for name in scalar_only(source):
+        if name in ("value", "value_and_grad") or plain is None:
+            raise ValueError(f"{name} branches: it cannot run over arrays")
+        scalar = getattr(plain, name)
+        setattr(module, name, _elementwise_any(lambda *args, fn=scalar: fn(*map(np.float64, args))))
+    return module

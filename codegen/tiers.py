@@ -219,11 +219,14 @@ class Tiers:
         if self._arrays is None:
             from .arraytier import array_module
             from .kernels import module_source
-            self._arrays = array_module(module_source(self.kernels.program))
+            self._arrays = array_module(module_source(self.kernels.program), self.plain())
         return self._arrays
 
     def _run_arrays(self, args, outs, grad):
-        module = self.array_module()
+        try:
+            module = self.array_module()
+        except ValueError:   # code that cannot run over arrays: compile now
+            return False
         fn = module.value_and_grad if grad else module.value
         try:
             with np.errstate(all="ignore"):

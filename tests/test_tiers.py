@@ -23,6 +23,9 @@ ALL_OPS = [   # every function and every kind of power the printer and the rewri
     "+ sqrt(abs(y)) + 2.0**y + x**-2",
     "c = x + y; d = x*y + y**3; c += c + 1; c += 1 + c + (-x); d += d*2 + relu(y + x); "
     "e = c - d; f = e**2; g = f/2.0; g += 10.0/f",
+    "erf(x) + erfc(y) + atan2(x, y) + hypot(x, y) + cbrt(x) + asin(x/4) + acosh(abs(y) + 1) "
+    "+ floor(x) + mod(x, y) + log2(abs(x)) + exp2(y) + expm1(y) + log1p(abs(x))",
+    "where(x > y, x, y) + (x >= 1 and y < 2) + (not x) + (x == y) + logaddexp(x, y) + max(x, y, 1)",
 ]
 
 
