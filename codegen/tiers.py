@@ -55,9 +55,10 @@ def enabled():
     return os.environ.get("SYMDIFF_TIERS", "on").lower() not in ("off", "0", "no", "false")
 
 
-def _numba_threads():
+def _compile_only(compiled, name, *args):
+    """Compile ``compiled.module.<name>`` for these arguments' types, without running it."""
     import numba
-    return numba.get_num_threads()
+    getattr(compiled.module, name).compile(tuple(numba.typeof(a) for a in args))
 
 
 class Tiers:
@@ -144,15 +145,19 @@ class Tiers:
 
     # -- compile jobs ---------------------------------------------------------------
     def _warm(self, key):
-        """The work of a job: build and run once on one point (compiles what calls need)."""
+        """The work of a job: build, run the serial loop once on one point, and compile the
+        prange loop without running it (Numba's threading layer must not be entered from two
+        threads at once: the user's thread may be running a parallel kernel meanwhile)."""
         kernels = self.kernels if key[0] in ("tape", "scalar") else self.loops()
         if key[0] == "tape":
             def work():
+                from . import tape
+                lowered, interpreter = kernels.tape(True), tape.compiled()
                 X = np.full((len(kernels.program.inputs), 16), 0.5)
-                kernels.run_tape(X, True, parallel=False)
-                if _numba_threads() > 1:
-                    kernels.run_tape(X, True, parallel=True)
-                return None
+                lowered.run(X, interpreter, parallel=False)
+                out = np.empty((len(lowered.outs), 16))
+                _compile_only(interpreter, "tape_ploop", lowered.code, lowered.consts, X, out,
+                              lowered.outs, lowered.rows, 8, 2)
             return work
         if key[0] == "scalar":
             grad = key[1]
@@ -163,11 +168,13 @@ class Tiers:
         _, mask, grad, big = key
 
         def work():
-            parallel = big and _numba_threads() > 1
+            compiled = kernels.get(mask)
             args = [np.full(1, 0.5) if m else 0.5 for m in mask]
-            n_out = 1 + len(kernels.program.grads) if grad else 1
-            kernels.arrays(mask, args, [np.empty(1) for _ in range(n_out)], grad, parallel)
-            return parallel
+            outs = [np.empty(1) for _ in range(1 + len(kernels.program.grads) if grad else 1)]
+            kind = "grad" if grad else "value"
+            compiled(kind + "_loop", *args, *outs)
+            if big:   # calls this size may take the prange loop
+                _compile_only(compiled, kind + "_ploop", *args, *outs)
         return work
 
     def compile(self, wait=True, timeout=None):
@@ -198,7 +205,7 @@ class Tiers:
         if job is not None and job.ok():
             if key[0] == "tape":
                 return self.kernels.arrays(mask, args, outs, grad)
-            return self.loops().arrays(mask, args, outs, grad, job.result)
+            return self.loops().arrays(mask, args, outs, grad)   # serial or prange: decided here
         if job is not None and job.done() and job.error is not None:
             self._warn(job)
         if job is None and not enabled():

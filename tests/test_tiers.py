@@ -235,3 +235,25 @@ def test_nothing_compiles_or_imports_numba_before_the_first_array_answer():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split(None, 1) == ["False", "[1.0, 1.0, 1.0]\n"]
+
+
+def test_big_calls_switch_to_the_prange_loop_compiled_in_the_background():
+    d = symdiff.differentiate("x*sin(y) + y")
+    n = kernels.PARALLEL_MIN + 5
+    x, y = np.linspace(-1, 1, n), np.linspace(0, 2, n)
+    first = d(x=x, y=y)
+    assert d.compile()
+    dispatcher = d.kernels.get((True, True)).module.grad_ploop
+    assert dispatcher.signatures, "compiled in the background, not run there"
+    second = d(x=x, y=y)
+    assert _same(first[0], second[0]) and all(_same(first[1][k], second[1][k]) for k in d.wrt)
+
+
+def test_a_tape_program_waits_for_the_interpreter_when_it_is_on_the_machine(monkeypatch):
+    monkeypatch.setattr(tiers, "interpreter_cached", lambda: True)
+    d = symdiff.differentiate(_program(10))
+    point = {"a": 0.5, "b": -1.5, "c": 0.25, "x": np.linspace(-1, 1, 64), "y": 0.3}
+    first = d(**point)
+    assert d.tiers.use_tape() and d.compile(timeout=600) and d.tiers.ready(("tape",))
+    second = d(**point)
+    assert _same(first[0], second[0]) and all(_same(first[1][k], second[1][k]) for k in d.wrt)
