@@ -230,15 +230,13 @@ class Tiers:
         return self._arrays
 
     def _run_arrays(self, args, outs, grad):
-        try:
+        try:   # anything the array tier cannot run (a literal 0.0 met by a division, code
+            # that cannot run over arrays) runs compiled instead, compiled now
             module = self.array_module()
-        except ValueError:   # code that cannot run over arrays: compile now
-            return False
-        fn = module.value_and_grad if grad else module.value
-        try:
+            fn = module.value_and_grad if grad else module.value
             with np.errstate(all="ignore"):
                 results = fn(*(np.float64(a) if isinstance(a, float) else a for a in args))
-        except ArithmeticError:   # a literal 0.0 met by a division: only compiled code gives inf/nan
+        except Exception:
             return False
         if not grad:
             results = (results,)

@@ -257,3 +257,14 @@ def test_a_tape_program_waits_for_the_interpreter_when_it_is_on_the_machine(monk
     assert d.tiers.use_tape() and d.compile(timeout=600) and d.tiers.ready(("tape",))
     second = d(**point)
     assert _same(first[0], second[0]) and all(_same(first[1][k], second[1][k]) for k in d.wrt)
+
+
+def test_what_the_array_tier_cannot_run_runs_compiled(monkeypatch):
+    d = symdiff.differentiate("x*y + 1")
+
+    def broken():
+        raise TypeError("not over arrays")
+    monkeypatch.setattr(d.tiers, "array_module", broken)
+    v, g = d(x=np.arange(3.0), y=2.0)        # compiled now, in this thread
+    assert v.tolist() == [1.0, 3.0, 5.0] and g["y"].tolist() == [0.0, 1.0, 2.0]
+    assert d.tiers.state() == "compiled"
