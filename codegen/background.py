@@ -12,6 +12,8 @@ not wait for compiles it no longer needs.
   LLVM's state are then free, so the child can compile), and the worker takes no new job
   until the fork is done. The child has no worker thread: its unfinished jobs are marked
   as lost (``job.lost``), and the next ``submit`` there starts a new worker.
+- **Numba's coloured messages are off** (``_plain_numba_messages``): formatting them swaps
+  ``sys.stdout``/``sys.stderr``, which a thread must not do behind the user's back.
 - **Why a thread, not a process.** Numba's compiler spends most of its time in LLVM, which
   llvmlite runs without the GIL, so the user's thread keeps running meanwhile (on another
   core when there is one; ``benchmarks/bench_tiers.py`` measures the slowdown). A separate
@@ -20,6 +22,7 @@ not wait for compiles it no longer needs.
 """
 import collections
 import os
+import sys
 import threading
 
 
@@ -90,8 +93,35 @@ def _loop():
                     return
             job = _current = _queue.popleft()
         with _busy:
+            _plain_numba_messages()
             job._run()
         _current = None
+
+
+def _plain_numba_messages():
+    """Numba colours its error messages through colorama, whose init/deinit swap
+    ``sys.stdout`` and ``sys.stderr`` while a message is formatted; done in this thread, that
+    races with the user's own redirections (a notebook cell's, pytest's capsys) and can leave
+    them pointing at a closed stream. Compiles format such messages internally, so
+    highlighting is switched off for the process (plain text, the same words)."""
+    errors = sys.modules.get("numba.core.errors")
+    if errors is None:    # read when Numba is imported (the job below may import it)
+        os.environ.setdefault("NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING", "1")
+    elif not isinstance(errors._termcolor_inst, _PlainScheme.of(errors)):
+        errors._termcolor_inst = _PlainScheme.of(errors)()
+
+
+class _PlainScheme:
+    @staticmethod
+    def of(errors):
+        """A colour scheme for numba.core.errors that returns messages unchanged."""
+        cls = getattr(errors, "_symdiff_plain_scheme", None)
+        if cls is None:
+            identity = {name: (lambda self, msg: msg)
+                        for name in ("code", "errmsg", "filename", "indicate", "highlight", "reset")}
+            cls = type("PlainColorScheme", (errors._DummyColorScheme,), identity)
+            errors._symdiff_plain_scheme = cls
+        return cls
 
 
 def pending():
