@@ -268,3 +268,15 @@ def test_what_the_array_tier_cannot_run_runs_compiled(monkeypatch):
     v, g = d(x=np.arange(3.0), y=2.0)        # compiled now, in this thread
     assert v.tolist() == [1.0, 3.0, 5.0] and g["y"].tolist() == [0.0, 1.0, 2.0]
     assert d.tiers.state() == "compiled"
+
+
+def test_background_compiles_format_numba_messages_without_touching_sys_stdout():
+    import contextlib
+    import io
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        job = background.submit("typing error", lambda: __import__("numba").njit(lambda x: x + "a")(1.0))
+        assert job.wait(120) and job.error is not None          # a TypingError, formatted
+        assert sys.stdout is buffer                              # still the user's redirection
+    errors = sys.modules["numba.core.errors"]
+    assert errors.termcolor().errmsg("plain") == "plain"         # no colorama swap of streams
