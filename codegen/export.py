@@ -133,9 +133,5 @@ def write_module(program, path, version, numba=None):
     """Write the module to ``path`` (atomically); returns ``path``."""
     path = os.fspath(path)
     text = module_text(program, version, numba)
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    return path
+    from .files import write_file
+    return write_file(path, text)

@@ -13,6 +13,7 @@ import numpy as np
 
 from .errors import FormulaError, FormulaWarning
 from .graph import Graph
+from .names import normalize
 from .parser import closest, parse
 from .reverse import reverse
 
@@ -39,7 +40,7 @@ def differentiate(formula, wrt=None, kernel="auto"):
             raise FormulaError(f"expected a sympy.Expr, got {type(formula).__name__}")
         graph, root = Graph.from_sympy(formula)
         text, output_name = str(formula), None
-        taken = {s.name for s in formula.free_symbols}
+        taken = set(graph.inputs)   # the normalized names (symdiff/names.py)
     elif isinstance(formula, str):
         parsed = parse(formula)
         graph, root, text = parsed.graph, parsed.root, parsed.text
@@ -107,6 +108,7 @@ class Derivative(InspectMixin):
         self._kernels = None
         self._python = None
         self._scalar_calls = 0
+        self._known = None
 
     def __repr__(self):
         return f"<symdiff.Derivative of {self.program.output}: {self.formula!r} wrt {', '.join(self.wrt)}>"
@@ -135,19 +137,28 @@ class Derivative(InspectMixin):
         return self._python
 
     def _arguments(self, inputs):
-        unknown = [k for k in inputs if k not in self.inputs]
+        known = self._known
+        if known is None:
+            known = self._known = frozenset(self.inputs)
+        if not all(type(k) is str and k.isascii() for k in inputs):   # as Python reads d(ｘ=1)
+            inputs = {normalize(k) if isinstance(k, str) else k: v for k, v in inputs.items()}
+        unknown = [k for k in inputs if k not in known]
         if unknown:
             close = closest(unknown[0], self.inputs)
             raise FormulaError(f"unknown input {unknown[0]!r}",
                                hint=(f"did you mean {close!r}? " if close else "")
                                + "inputs: " + ", ".join(self.inputs))
-        missing = [k for k in self.inputs if k not in inputs]
+        missing = [k for k in self.inputs if k not in inputs] if len(inputs) != len(known) else []
         if missing:
             raise FormulaError(f"missing input {missing[0]!r}",
                                hint="call with every input: d(" + ", ".join(f"{k}=..." for k in self.inputs) + ")")
         values = []
         for k in self.inputs:
             v = inputs[k]
+            if isinstance(v, np.ma.MaskedArray):
+                raise FormulaError(f"input {k!r} is a masked array; symdiff would ignore its mask",
+                                   hint="pass v.filled(np.nan) to compute through masked points as NaN, "
+                                        "or v.compressed() to drop them")
             try:
                 if isinstance(v, (str, bytes)) or np.asarray(v).dtype.kind not in "biuf":
                     raise TypeError

@@ -142,8 +142,8 @@ def run(args):
                     init=args.init, batch_size=args.batch_size, reduction=args.reduction,
                     unroll=args.unroll, verbose=not args.quiet)
     if args.source:
-        with open(args.source, "w", encoding="utf-8") as f:
-            f.write(t.source)
+        from codegen.files import write_file
+        write_file(args.source, t.source)
         print(f"wrote the generated training code to {args.source}")
     from .trainer import TrainingDiverged
     try:

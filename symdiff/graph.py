@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import FormulaError
-from .functions import OPS, CONSTANTS, FUNCTIONS, custom_sympy, expand_definitions, sympy
+from .names import input_names, normalize
+from .functions import OPS, CONSTANTS, FUNCTIONS, HELPERS, custom_sympy, expand_definitions, sympy
 
 _MAX_EXACT_INT = 2 ** 53
 
@@ -113,6 +114,13 @@ class Graph:
     def from_sympy(cls, expr):
         """Build a graph from a SymPy expression, iteratively. Returns (graph, root)."""
         import sympy
+        symbols = sorted(expr.free_symbols, key=sympy.default_sort_key)
+        names = input_names([s.name for s in symbols], "symbol", set(FUNCTIONS) | set(HELPERS))
+        if len(set(names)) < len(names):
+            from collections import Counter
+            twice = Counter(names).most_common(1)[0][0]
+            raise FormulaError(f"two different SymPy symbols are named {twice!r}",
+                               hint="give distinct symbols distinct names")
         g = cls()
         done = {}
         stack = [(expr, False)]
@@ -177,9 +185,8 @@ def _sympy_funcs():
 
 def _sympy_node(g, e, done):
     import sympy
-    if isinstance(e, sympy.Symbol):
-        _check_name(e.name)
-        return g.input(e.name)
+    if isinstance(e, sympy.Symbol):   # names checked and normalized in from_sympy
+        return g.input(normalize(e.name))
     if e is sympy.pi:
         return g.const(*CONSTANTS["pi"])
     if e is sympy.E:
@@ -222,8 +229,3 @@ def _sympy_node(g, e, done):
         return acc
     return g.apply(name, args)
 
-
-def _check_name(name):
-    if not name.isidentifier() or name.startswith("__"):
-        raise FormulaError(f"symbol name {name!r} cannot be a variable name",
-                           hint="use plain identifiers like x, w1, bias")

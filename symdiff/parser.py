@@ -18,11 +18,9 @@ import unicodedata
 from dataclasses import dataclass
 
 from .errors import FormulaError
-from .functions import CONSTANTS, FUNCTIONS, OPS
+from .functions import CONSTANTS, FUNCTIONS, HELPERS, OPS
 from .graph import Graph
-
-RESERVED = {"np", "math", "numba", "prange"}   # names the generated modules use
-RESERVED_PREFIX = "_sd_"                        # ... and helpers bound in plain runs (codegen/powers.py)
+from .names import RESERVED, RESERVED_PREFIX, check_text
 
 _TOKEN = re.compile(r"""
    (?P<ws>[ \t\f\r]+|\\\r?\n)
@@ -109,6 +107,7 @@ class _Errors:
 def tokenize(text):
     """Tokens of ``text``; newlines inside parentheses are dropped (implicit joining)."""
     err = _Errors(text)
+    check_text(text)   # no control characters, even in comments: they could reach generated code
     tokens, depth, opens = [], 0, []
     line, line_start, i, n = 1, 0, 0, len(text)
     while i < n:
@@ -247,7 +246,7 @@ def _check_name(tok, err):
                   tok, "formulas hold numbers, names, + - * / ** and function calls")
     if name.startswith("__"):
         raise err(f"names starting with '__' are reserved ({name!r})", tok, "use a plain name like x or w1")
-    if name in RESERVED or name.startswith(RESERVED_PREFIX):
+    if name in RESERVED or name.startswith(RESERVED_PREFIX) or (name in HELPERS and name not in FUNCTIONS):
         raise err(f"'{name}' is reserved for generated code", tok, f"use another name, like {name}_")
 
 
