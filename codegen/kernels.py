@@ -24,6 +24,7 @@ from symdiff.api import KERNELS          # "auto", "straight", "tape"
 from symdiff.functions import HELPERS
 
 from . import cache, vnumpy
+from .forksafe import parallel_allowed
 from .printer import function_source, helpers_used
 
 PARALLEL_MIN = 1 << 17   # points per call before the prange loop is worth its threads
@@ -247,8 +248,8 @@ class Kernels:
         import numba
         from . import tape
         module = tape.plain() if python else tape.compiled()
-        threads = 1 if python else numba.get_num_threads()
-        return self.tape(grad).run(X, module, parallel, threads, out)
+        threads = 1 if python or not parallel_allowed() else numba.get_num_threads()
+        return self.tape(grad).run(X, module, parallel and threads > 1, threads, out)
 
     def scalar(self, *args, grad=True):
         if self.kind == "tape":
@@ -285,6 +286,7 @@ class Kernels:
             return outs
         if parallel is None:
             parallel = size >= PARALLEL_MIN and numba.get_num_threads() > 1
+        parallel = parallel and parallel_allowed()   # not in a fork of a GNU OpenMP process
         name = ("grad" if grad else "value") + ("_ploop" if parallel else "_loop")
         self.get(mask)(name, *args, *outs)
         return outs
