@@ -55,6 +55,8 @@ class Graph:
         return self.inputs[name]
 
     def const(self, value, text=None):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _MAX_EXACT_INT:
+            value, text = _big_int(value), None   # a float, as NumPy would make it
         key = ("const", type(value).__name__, repr(value), text)
         return self._add(key, Node(0, "const", value=value, text=text))
 
@@ -159,6 +161,16 @@ def _sympy_const(node):
         sympy.nan if node.value != node.value else sympy.oo * (1 if node.value > 0 else -1))
 
 
+def _big_int(value):
+    try:
+        return float(value)
+    except OverflowError:
+        digits = len(str(abs(value))) if value.bit_length() < 20000 else "thousands of"
+        raise FormulaError(f"the integer constant with {digits} digits is too large for a float64 "
+                           "(at most about 1.8e308)", hint="write it as a float, e.g. 1e300, "
+                           "or rescale the formula") from None
+
+
 def _fold(op, values):
     """Evaluate an operation on constants with NumPy float64 semantics."""
     if all(isinstance(v, int) for v in values):
@@ -192,8 +204,7 @@ def _sympy_node(g, e, done):
     if e is sympy.E:
         return g.const(*CONSTANTS["e"])
     if e.is_Integer:
-        v = int(e)
-        return g.const(v if abs(v) < _MAX_EXACT_INT else float(v))
+        return g.const(int(e))
     if e.is_Number:
         if e in (sympy.oo, -sympy.oo, sympy.nan, sympy.zoo):
             return g.const(float(e) if e is not sympy.zoo else math.nan)

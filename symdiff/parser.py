@@ -395,7 +395,7 @@ def _arity_error(name, got, tok, err):
 
 
 def _number(text):
-    if re.fullmatch(r"\d+", text):
+    if len(text) < 30 and re.fullmatch(r"\d+", text):   # (int() refuses 4,300+ digits)
         value = int(text)
         return value if value < 2 ** 53 else float(text)
     return float(text)

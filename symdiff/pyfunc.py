@@ -32,6 +32,7 @@ import numpy as np
 from .errors import FormulaError
 from .functions import FUNCTIONS, HELPERS
 from .graph import Graph
+from .names import input_names
 from .parser import RESERVED
 
 _THIS_FILE = os.path.normcase(os.path.abspath(__file__))
@@ -440,6 +441,7 @@ def trace_function(f):
                                hint=f"rename it (e.g. {p.name}_); these names are used by generated code: "
                                     + ", ".join(sorted(RESERVED | {"value", "value_and_grad"})) + " and function names")
         inputs.append(p.name)
+    inputs = input_names(inputs, f"parameter of {label}()", _NOT_A_NAME)   # NFKC, as Python reads them
 
     graph = Graph()
     tracers = [Tracer(graph, graph.input(name)) for name in inputs]
