@@ -102,10 +102,6 @@ def _targets(y, is_labels, loss, n_out):
     from . import datasets
     if is_labels:
         return datasets.targets(y, loss, n_out)
-    if loss in ("hinge", "logistic"):
-        values = set(np.unique(y).tolist())
-        if values <= {0.0, 1.0}:
-            return np.where(y > 0, 1.0, -1.0)
     if loss == "softmax_ce":
         return y
     return y.astype(np.float64)
@@ -156,7 +152,9 @@ def run(args):
           "(each computed before that step's update; steps count from 0)")
     acc = accuracy(t.predict(X), y, loss)
     if acc is not None:
-        print(f"accuracy after the last update: {acc:.1%}")
+        print(f"accuracy after the last update: {acc:.1%} on all {X.shape[0]} samples (the progress "
+              "line's acc is measured before each step's update"
+              + (", on that step's minibatch)" if args.batch_size else ")"))
     if args.plot:
         fig, ax = plt.subplots(figsize=(6, 4))
         ax.plot(np.arange(len(losses)), losses)

@@ -273,8 +273,8 @@ def mlp_trainer(sizes, activation="relu", output_activation="linear", loss="mse"
 
     sizes: widths [inputs, hidden..., outputs]. activation: hidden layers; output_activation:
     the last layer (default linear). Each is tanh, relu, sigmoid, linear or a formula in x.
-    loss: mse ((s - y)**2 summed over outputs), hinge (max(0, 1 - y*s), y = +1/-1),
-    logistic (log(1 + exp(-y*s)), y = +1/-1), softmax_ce (integer labels), or a formula in
+    loss: mse ((s - y)**2 summed over outputs), hinge (max(0, 1 - y*s), y = +1/-1; 0/1
+    labels are read as -1/+1), logistic (log(1 + exp(-y*s)), likewise), softmax_ce (integer labels), or a formula in
     s and y. reduction: "mean" or "sum" over the batch. l2: l2*sum(p*p) over weights and
     biases (weights only with l2_weights_only). lr: a number or a formula in step (from 0)
     and steps. optimizer: sgd, momentum (momentum=...), adam (beta1, beta2, eps).
@@ -472,8 +472,10 @@ class Trainer:
         if not np.all(np.isfinite(y)):
             raise FormulaError("y holds NaN or inf")
         if self.config.loss.name in ("hinge", "logistic") and not np.all(np.abs(y) == 1.0):
-            raise FormulaError(f"{self.config.loss.name} loss expects targets +1 or -1",
-                               hint="for 0/1 labels pass 2*y - 1")
+            if not np.all((y == 0.0) | (y == 1.0)):
+                raise FormulaError(f"{self.config.loss.name} loss expects targets +1 or -1 (or 0/1 labels)",
+                                   hint="pass 2*y - 1 for labels 0/1")
+            y = 2.0 * y - 1.0   # 0/1 labels: 0 -> -1 (the CLI reads them the same way)
         return XT, np.ascontiguousarray(y.T)
 
     def _order(self, n, steps, batch_size):
@@ -722,6 +724,8 @@ class _Progress:
             self.bar.set_postfix(info, refresh=False)
         elif done >= self.next_line or done == self.steps:
             text = ", ".join(f"{k} {v}" for k, v in info.items())
+            if "acc" in info:
+                text += " (accuracy before this step's update, on its batch)"
             print(f"step {done}/{self.steps}: {text}", file=sys.stderr, flush=True)
             self.next_line = done + max(1, self.steps // 10)
 
