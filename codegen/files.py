@@ -16,10 +16,10 @@ import tempfile
 from symdiff.errors import FormulaError
 
 
-def write_file(path, data):
-    """Write ``data`` (str: UTF-8 text, or bytes) to ``path`` as described above; returns path."""
+def check_target(path):
+    """(real path, its stat or None) of a path we may write; FormulaError if we may not.
+    Lets a command refuse a bad output path before it spends time computing the output."""
     path = os.fspath(path)
-    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     target = os.path.realpath(path)   # through symlinks (a dangling one: its target is created)
     try:
         st = os.stat(target)
@@ -29,15 +29,22 @@ def write_file(path, data):
         raise FormulaError(f"cannot write {path!r}: {exc.strerror}") from None
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise FormulaError(f"cannot write {path!r}: it is a directory", hint="give a file name")
+    if st is None and not os.path.isdir(os.path.dirname(target)):
+        raise FormulaError(f"cannot write {path!r}: directory {os.path.dirname(path) or '.'!r} "
+                           "does not exist", hint="create it first")
+    return target, st
+
+
+def write_file(path, data):
+    """Write ``data`` (str: UTF-8 text, or bytes) to ``path`` as described above; returns path."""
+    path = os.fspath(path)
+    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    target, st = check_target(path)
     try:
         if st is not None and not stat.S_ISREG(st.st_mode):   # device, FIFO, socket: write through
             with open(target, "wb") as f:
                 f.write(raw)
             return path
-        directory = os.path.dirname(target)
-        if not os.path.isdir(directory):
-            raise FormulaError(f"cannot write {path!r}: directory {os.path.dirname(path) or '.'!r} "
-                               "does not exist", hint="create it first")
         _replace(target, raw, st)
     except OSError as exc:
         raise FormulaError(f"cannot write {path!r}: {exc.strerror or exc}") from None

@@ -125,6 +125,10 @@ def run(args):
         except ImportError:
             raise FormulaError("--plot needs matplotlib, which is not installed",
                                hint="pip install matplotlib (or pip install symdiff-backprop[plot])") from None
+    from codegen.files import check_target
+    for path in (args.source, args.save, args.export, args.plot):
+        if path:
+            check_target(path)   # before training: a bad path is an error now, not after it
     X, y, is_labels = load_data(args.data, args.samples, args.data_seed)
     if X.ndim != 2:
         raise FormulaError(f"X has shape {X.shape}; expected (n_samples, n_features)")

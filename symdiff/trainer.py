@@ -583,7 +583,10 @@ def load_trainer(path, verbose=None):
     arguments (formula text is parsed, never pasted into code), and every array's shape and
     dtype is read from its header and checked against the others before any is loaded.
     verbose: None keeps the saved trainer's setting."""
+    import os
     import zipfile
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
 
     def bad(why):
         return FormulaError(f"{path!r} is not a usable saved symdiff trainer: {why}",
