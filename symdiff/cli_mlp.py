@@ -125,7 +125,7 @@ def run(args):
         except ImportError:
             raise FormulaError("--plot needs matplotlib, which is not installed",
                                hint="pip install matplotlib (or pip install symdiff-backprop[plot])") from None
-    from codegen.files import check_target
+    from codegen.files import check_target, write_file
     for path in (args.source, args.save, args.export, args.plot):
         if path:
             check_target(path)   # before training: a bad path is an error now, not after it
@@ -142,7 +142,6 @@ def run(args):
                     init=args.init, batch_size=args.batch_size, reduction=args.reduction,
                     unroll=args.unroll, verbose=not args.quiet)
     if args.source:
-        from codegen.files import write_file
         write_file(args.source, t.source)
         print(f"wrote the generated training code to {args.source}")
     from .trainer import TrainingDiverged
@@ -167,7 +166,10 @@ def run(args):
         ax.set_yscale("log" if np.all(losses > 0) else "linear")
         ax.set_title(f"MLP{tuple(sizes)} on {os.path.basename(args.data)}")
         fig.tight_layout()
-        fig.savefig(args.plot, dpi=100)
+        import io
+        picture = io.BytesIO()
+        fig.savefig(picture, dpi=100, format=os.path.splitext(args.plot)[1][1:].lower() or "png")
+        write_file(args.plot, picture.getvalue())   # whole or not at all, like the other outputs
         print(f"wrote the loss curve to {args.plot}")
     if args.save:
         t.save(args.save)
