@@ -25,7 +25,7 @@ from symdiff.functions import HELPERS
 
 from . import cache, vnumpy
 from .forksafe import parallel_allowed
-from .longnames import shorten
+from .codenames import for_code
 from .printer import function_source, helpers_used
 
 PARALLEL_MIN = 1 << 17   # points per call before the prange loop is worth its threads
@@ -90,7 +90,7 @@ def build_stamp():
 
 def module_source(program, mask=None):
     """The whole kernel module for a program and (optionally) an array mask."""
-    program = shorten(program)   # names past LLVM's 1,024-character limit (codegen/longnames.py)
+    program = for_code(program)   # keywords, clashing and over-long names (codegen/codenames.py)
     inline = "inline" if inline_policy(program) else "no-inline"
     parts = ['"""symdiff kernel module (generated; edit the formula, not this file)."""\n'
              f"# build {build_stamp()} {inline}: symdiff version, compile options, math library\n"

@@ -127,6 +127,8 @@ def function_source(program, name="value_and_grad", with_grad=True):
 
 def readable_source(program):
     """What ``d.source`` shows: the helpers it calls, then value_and_grad."""
+    from .codenames import for_code
+    program = for_code(program, shorten=False)   # a symbol named lambda is printed lambda_
     parts = ["import numpy as np\n"]
     for h in helpers_used(program):
         parts.append(HELPERS[h] + "\n")

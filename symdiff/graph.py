@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import FormulaError
 from .names import input_names, normalize
-from .functions import OPS, CONSTANTS, FUNCTIONS, HELPERS, custom_sympy, expand_definitions, sympy
+from .functions import OPS, CONSTANTS, FUNCTIONS, custom_sympy, expand_definitions, sympy
 
 _MAX_EXACT_INT = 2 ** 53
 
@@ -117,7 +117,7 @@ class Graph:
         """Build a graph from a SymPy expression, iteratively. Returns (graph, root)."""
         import sympy
         symbols = sorted(expr.free_symbols, key=sympy.default_sort_key)
-        names = input_names([s.name for s in symbols], "symbol", set(FUNCTIONS) | set(HELPERS))
+        names = input_names([s.name for s in symbols], "symbol", strict=False)   # lambda: printed lambda_
         if len(set(names)) < len(names):
             from collections import Counter
             twice = Counter(names).most_common(1)[0][0]

@@ -16,9 +16,10 @@ import unicodedata
 
 from .errors import FormulaError
 
-RESERVED = {"np", "math", "numba", "prange", "range", "value", "value_and_grad",
-            "grad_loop", "grad_ploop", "value_loop", "value_ploop"}   # names generated modules use
-RESERVED_PREFIX = "_sd_"    # helpers bound in plain runs (codegen/powers.py)
+RESERVED = {"np", "math", "numba", "prange"}   # refused as names in formula text
+RESERVED_PREFIX = "_sd_"    # ... and these: helpers bound in plain runs (codegen/powers.py)
+GENERATED = RESERVED | {"range", "value", "value_and_grad", "grad_loop", "grad_ploop", "value_loop",
+                        "value_ploop"}   # names generated modules use: renamed there (codegen/codenames.py)
 
 _ASCII_BAD = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]|\r(?!\n)")
 
@@ -51,20 +52,23 @@ def normalize(name):
     return unicodedata.normalize("NFKC", name) if not name.isascii() else name
 
 
-def problem(name, functions=()):
-    """Why ``name`` (already normalized) cannot be an input name, or None."""
+def problem(name, functions=(), strict=True):
+    """Why ``name`` (already normalized) cannot be an input name, or None. Not strict:
+    any identifier (generated code renames keywords and clashing names)."""
     if not isinstance(name, str) or not name.isidentifier():
         return "is not a valid name"
-    if keyword.iskeyword(name) or name in ("True", "False", "None"):
+    if not strict:
+        return None
+    if keyword.iskeyword(name):
         return "is a Python keyword"
-    if name.startswith("__") or name.startswith(RESERVED_PREFIX) or name in RESERVED:
+    if name.startswith("__") or name.startswith(RESERVED_PREFIX) or name in GENERATED:
         return "is reserved for generated code"
     if name in functions:
         return "is the name of a function"
     return None
 
 
-def input_names(names, what, functions=()):
+def input_names(names, what, functions=(), strict=True):
     """Normalized, checked input names; refuses two that normalize to one name."""
     out, seen = [], {}
     for name in names:
@@ -72,7 +76,7 @@ def input_names(names, what, functions=()):
             raise FormulaError(f"{what} name {name!r} holds a control character",
                                hint="use plain identifiers like x, w1, bias")
         norm = normalize(name) if isinstance(name, str) else name
-        why = problem(norm, functions)
+        why = problem(norm, functions, strict)
         if why:
             raise FormulaError(f"{what} name {name!r} cannot be an input: it {why}",
                                hint=f"rename it, e.g. {norm}_" if why != "is not a valid name"

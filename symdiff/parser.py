@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from .errors import FormulaError
-from .functions import CONSTANTS, FUNCTIONS, HELPERS, OPS
+from .functions import CONSTANTS, FUNCTIONS, OPS
 from .graph import Graph
 from .names import RESERVED, RESERVED_PREFIX, check_text
 
@@ -246,7 +246,7 @@ def _check_name(tok, err):
                   tok, "formulas hold numbers, names, + - * / ** and function calls")
     if name.startswith("__"):
         raise err(f"names starting with '__' are reserved ({name!r})", tok, "use a plain name like x or w1")
-    if name in RESERVED or name.startswith(RESERVED_PREFIX) or (name in HELPERS and name not in FUNCTIONS):
+    if name in RESERVED or name.startswith(RESERVED_PREFIX):
         raise err(f"'{name}' is reserved for generated code", tok, f"use another name, like {name}_")
 
 
