@@ -1,6 +1,7 @@
 """``symdiff mlp``: train a generated MLP trainer on a built-in dataset or a file."""
 import os
 import sys
+import zipfile
 
 import numpy as np
 
@@ -64,9 +65,9 @@ def load_data(spec, samples=None, seed=0):
                     if "X" not in f.files or "y" not in f.files:
                         raise FormulaError(f"{spec}: an .npz needs arrays named X and y (found: "
                                            f"{', '.join(f.files) or 'none'})")
-                    X, y = f["X"], f["y"]
-            except (OSError, ValueError) as exc:
-                raise FormulaError(f"cannot read {spec}: {exc}") from None
+                    X, y = np.asarray(f["X"], dtype=np.float64), f["y"]
+            except (OSError, ValueError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+                raise FormulaError(f"cannot read {spec}: {type(exc).__name__}: {exc}"[:300]) from None
         else:
             X, y = _read_csv(spec)
         return np.asarray(X, dtype=np.float64), np.asarray(y), False
@@ -78,7 +79,7 @@ def _read_csv(path):
     try:
         with open(path, encoding="utf-8") as f:
             rows = [line.strip() for line in f if line.strip()]
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise FormulaError(f"cannot read {path}: {exc}") from None
     if not rows:
         raise FormulaError(f"{path} is empty")

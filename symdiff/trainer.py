@@ -607,7 +607,7 @@ def load_trainer(path, verbose=None):
             settings, arrays = _load_arrays(data, headers, meta, bad)
         except FormulaError:
             raise
-        except (OSError, ValueError, EOFError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+        except (OSError, ValueError, EOFError, KeyError, TypeError, RecursionError, zipfile.BadZipFile) as exc:
             raise bad(f"{type(exc).__name__}: {exc}"[:200]) from None
     if verbose is None:
         verbose = meta.get("verbose", True)
@@ -648,7 +648,7 @@ def _load_meta(data, headers, bad):
     if unknown or missing:
         raise bad(f"unknown setting {unknown[0]!r}" if unknown else f"setting {missing[0]!r} is missing")
     steps = meta.get("steps_done")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps < 2**53:
         raise bad(f"steps_done is {steps!r:.40}, not a count")
     if not isinstance(meta.get("shuffle"), dict):
         raise bad("its shuffle state is missing")

@@ -150,6 +150,9 @@ def test_broken_trainer_files_are_formula_errors(adam_trainer, tmp_path):
              "verbose twice": lambda m: m["settings"].update(verbose=True),
              "bad steps": lambda m: m.update(steps_done=-1), "bad shuffle": lambda m: m.update(shuffle={"a": 1}),
              "huge sizes": lambda m: m["settings"].update(sizes=[10**9, 10**9]),
+             "huge steps_done": lambda m: m.update(steps_done=10**30),
+             "nan lr": lambda m: m["settings"].update(lr=float("nan")),
+             "deep json": lambda m: m["settings"].update(loss=[[[[[[]]]]]]),
              "other sizes": lambda m: m["settings"].update(sizes=[2, 5, 1])}
     for name, edit in edits.items():
         path = _save(adam_trainer, tmp_path / "e.npz", edit=edit)
@@ -161,6 +164,19 @@ def test_broken_trainer_files_are_formula_errors(adam_trainer, tmp_path):
             symdiff.load_trainer(_save(adam_trainer, tmp_path / "m.npz", drop=[key]))
     with pytest.raises(FormulaError, match="cannot read"):
         symdiff.load_trainer(tmp_path / "missing.npz")
+    deep = tmp_path / "deep.npz"   # settings JSON nested past the recursion limit
+    np.savez(deep, symdiff_trainer=np.array("[" * 20000 + "]" * 20000))
+    with pytest.raises(FormulaError):
+        symdiff.load_trainer(deep)
+
+
+def test_cli_data_files_that_are_not_data_are_one_line_errors(tmp_path, capsys):
+    (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04junk")
+    (tmp_path / "bad.csv").write_bytes(b"a,b\n\xff\xfe,1\n")
+    np.savez(tmp_path / "text.npz", X=np.array(["a", "b"]), y=np.array([1, 2]))
+    for name in ("bad.npz", "bad.csv", "text.npz"):
+        code, out, err = _cli(capsys, "mlp", "--sizes", "2,3,1", "--data", str(tmp_path / name))
+        assert code == 2 and "cannot read" in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_absurd_sizes_are_refused_before_allocating(tmp_path):
