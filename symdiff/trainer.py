@@ -425,6 +425,10 @@ class Trainer:
     def _arrays(self, X, y=None, what="X"):
         """X (n, n_in) -> X[feature, sample]; y -> Y[output, sample] or int labels."""
         n_in, n_out = self.sizes[0], self.sizes[-1]
+        for name, a in ((what, X), ("y", y)):
+            if isinstance(a, np.ma.MaskedArray):
+                raise FormulaError(f"{name} is a masked array; training would ignore its mask",
+                                   hint="drop the masked rows first (X[~mask.any(1)])")
         try:
             X = np.asarray(X, dtype=np.float64)
         except (TypeError, ValueError):

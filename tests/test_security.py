@@ -472,8 +472,15 @@ def test_five_thousand_character_names_work():
 
 def test_masked_arrays_are_refused():
     d = symdiff.differentiate("x*y")
+    masked = np.ma.array([1.0, 2.0], mask=[0, 1])
     with pytest.raises(FormulaError, match="masked array"):
-        d(x=np.ma.array([1.0, 2.0], mask=[0, 1]), y=1.0)
+        d(x=masked, y=1.0)
+    with pytest.raises(FormulaError, match="masked array"):
+        symdiff.check(d, x=np.ma.array(1.0, mask=True), y=1.0)
+    t = symdiff.mlp_trainer([1, 2, 1], verbose=False)
+    for X, y in ((masked, np.ones(2)), (np.ones(2), masked)):
+        with pytest.raises(FormulaError, match="masked array"):
+            t.loss_and_grads(X, y, python=True)
 
 
 def test_hinge_reads_zero_one_labels_like_the_cli():
