@@ -274,8 +274,8 @@ def mlp_trainer(sizes, activation="relu", output_activation="linear", loss="mse"
     sizes: widths [inputs, hidden..., outputs]. activation: hidden layers; output_activation:
     the last layer (default linear). Each is tanh, relu, sigmoid, linear or a formula in x.
     loss: mse ((s - y)**2 summed over outputs), hinge (max(0, 1 - y*s), y = +1/-1; 0/1
-    labels are read as -1/+1), logistic (log(1 + exp(-y*s)), likewise), softmax_ce (integer labels), or a formula in
-    s and y. reduction: "mean" or "sum" over the batch. l2: l2*sum(p*p) over weights and
+    labels are read as -1/+1), logistic (log(1 + exp(-y*s)), likewise), softmax_ce
+    (integer labels), or a formula in s and y. reduction: "mean" or "sum" over the batch. l2: l2*sum(p*p) over weights and
     biases (weights only with l2_weights_only). lr: a number or a formula in step (from 0)
     and steps. optimizer: sgd, momentum (momentum=...), adam (beta1, beta2, eps).
     init: uniform (micrograd's U(-1, 1) for weights and biases), he or xavier, from seed.
