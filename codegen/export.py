@@ -10,6 +10,7 @@ import os
 
 from symdiff.functions import HELPERS
 
+from .codenames import for_code
 from .printer import docstring, function_source, helpers_used, imports_used
 
 JIT_OPTIONS = 'cache=True, error_model="numpy"'
@@ -31,7 +32,6 @@ def module_text(program, version, numba=None):
     never does; None (default) does for programs up to NUMBA_MAX_LINES lines. Bigger ones
     take Numba minutes to compile as straight-line code (inside symdiff they run on the
     tape, which an export does not carry), so they are exported as plain NumPy code."""
-    from .codenames import for_code
     program = for_code(program)   # keywords, clashing and over-long names renamed
     lines = len(program.forward) + len(program.backward)
     too_big = numba is None and lines > NUMBA_MAX_LINES

@@ -492,3 +492,17 @@ def test_hinge_reads_zero_one_labels_like_the_cli():
     assert loss01 == loss_pm
     from symdiff.cli_mlp import _targets
     np.testing.assert_array_equal(_targets(labels, False, "hinge", 1), labels)   # one conversion: the trainer's
+
+
+def test_exported_modules_hold_no_formula_comment_text(tmp_path):
+    """Comments of formula text are not code: exports and kernels leave them out, and a
+    quote or backslash in them cannot end a docstring early."""
+    d = symdiff.differentiate('q = x*y  # ZQX """ \\\nq + 1  # ZQX \\')
+    path = d.export(tmp_path / "exported.py")
+    text = open(path, encoding="utf-8").read()
+    compile(text, "exported", "exec")
+    assert [line for line in text.splitlines() if "ZQX" in line] == \
+        [f"__formula__ = {d.formula!r}"]   # the formula text only as a repr'd string
+    assert "ZQX" not in d.source
+    from codegen.kernels import module_source
+    assert "ZQX" not in module_source(d.program)
