@@ -3,6 +3,7 @@
 - A regular file (or a new one) is written to a temporary file beside it and renamed over it
   (``os.replace``): a full disk or a crash leaves the earlier content, never a truncated file,
   and the temporary file is removed on any error. The old file's permission bits are kept.
+  (A writable file in a directory we may not write is written in place: the only way.)
 - A symlink is followed: its target is written (atomically, if it is a regular file), the
   link stays.
 - A device, FIFO or socket (``/dev/stdout``, ``/dev/null``, a named pipe) is written through
@@ -53,7 +54,14 @@ def write_file(path, data):
 
 def _replace(target, raw, st):
     directory, name = os.path.split(target)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+    except PermissionError:
+        if st is None or not os.access(target, os.W_OK):
+            raise
+        with open(target, "wb") as f:   # a writable file in a directory we may not write:
+            f.write(raw)                  # in place is the only way (not atomic)
+        return
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(raw)
