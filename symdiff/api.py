@@ -144,6 +144,9 @@ class Derivative(InspectMixin):
         values = []
         for k in self.inputs:
             v = inputs[k]
+            if type(v) is float:   # the common scalar case, without two array conversions
+                values.append(np.asarray(v))
+                continue
             if isinstance(v, np.ma.MaskedArray):
                 raise FormulaError(f"input {k!r} is a masked array; symdiff would ignore its mask",
                                    hint="pass v.filled(np.nan) to compute through masked points as NaN, "
