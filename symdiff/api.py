@@ -54,6 +54,8 @@ def differentiate(formula, wrt=None, kernel="auto"):
                            hint='write it as text: "sigmoid(a*x + b)"')
     if isinstance(wrt, str):
         wrt = [w.strip() for w in wrt.split(",") if w.strip()]
+    if wrt is not None:
+        wrt = [normalize(w) if isinstance(w, str) else w for w in wrt]   # as the inputs are
     program = reverse(graph, root, text, wrt, output_name, taken)
     if isinstance(formula, str):
         _warn_dead_statements(graph, root, program.output)

@@ -274,6 +274,7 @@ def test_nfkc_sympy_names_give_right_values():
     assert value == pytest.approx(ref, rel=1e-14)
     assert grad["t1"] == pytest.approx(float(sympy.sin(0.3 * 0.7)), rel=1e-14)
     assert d(**{"ｔ1": 1.1, "x": 0.3, "y": 0.7})[0] == value   # as Python reads d(ｔ1=1.1)
+    assert symdiff.differentiate(expr, wrt="ｔ1").wrt == ("t1",)
     arrays = d(x=np.full(3, 0.3), y=0.7, t1=1.1)[0]
     np.testing.assert_allclose(arrays, ref, rtol=1e-14)
 
