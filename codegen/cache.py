@@ -59,6 +59,11 @@ def untrusted(path):
         return f"it belongs to user id {st.st_uid}, not to you ({os.getuid()})"
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return f"others may write into it (mode {stat.S_IMODE(st.st_mode):04o}); chmod 700 it"
+    pycache = os.path.join(path, "__pycache__")   # where Numba keeps its index (a pickle)
+    if os.path.lexists(pycache):
+        why = untrusted(pycache) if not os.path.islink(pycache) else "it is a symlink"
+        if why:
+            return f"its __pycache__ is not private: {why}"
     return None
 
 

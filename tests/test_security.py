@@ -234,6 +234,16 @@ def test_group_or_world_writable_cache_is_refused_and_fallback_removed(tmp_path,
     assert os.listdir(cache) == []               # nothing written into the shared directory
 
 
+def test_cache_with_a_shared_pycache_is_refused(tmp_path):
+    cache = tmp_path / "cache"
+    (cache / "__pycache__").mkdir(parents=True)
+    os.chmod(cache, 0o700)
+    os.chmod(cache / "__pycache__", 0o777)
+    done = run_fresh(LOAD, cache)
+    assert done.returncode == 0, done.stderr
+    assert "__pycache__ is not private" in done.stderr and done.stdout.split()[1] != "None"
+
+
 @pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="needs root to chown")
 def test_cache_owned_by_another_user_is_refused(tmp_path):
     cache = tmp_path / "theirs"
