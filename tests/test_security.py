@@ -369,7 +369,7 @@ def test_cli_output_writes_through_symlinks_and_fifos(tmp_path, capsys):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     got = []
-    reader = threading.Thread(target=lambda: got.append(open(fifo).read()))
+    reader = threading.Thread(target=lambda: got.append(open(fifo).read()), daemon=True)
     reader.start()
     assert _cli(capsys, "grad", "x*y", "-o", str(fifo))[0] == 0
     reader.join(30)
