@@ -80,7 +80,8 @@ def test_formula_text_control_characters_are_formula_errors_everywhere():
             symdiff.differentiate(text)
         str(info.value).encode("utf-8")   # the message itself is printable
         assert "\x1b" not in str(info.value) and "\r" not in str(info.value)
-    assert symdiff.differentiate("q = x*y # Windows line end\r\nq + 1")(x=2.0, y=3.0)[0] == 7.0   # \r\n: a line end
+    windows = "q = x*y # Windows line end\r\nq + 1"   # \r\n is a line end, not a control character
+    assert symdiff.differentiate(windows)(x=2.0, y=3.0)[0] == 7.0
 
 
 def _save(t, path, edit=None, drop=(), arrays=None):
@@ -104,8 +105,8 @@ def test_saved_trainer_with_hostile_settings_runs_nothing(tmp_path):
     marker = tmp_path / "pwned"
     t = symdiff.mlp_trainer([2, 3, 1], verbose=False)
     for k, text in enumerate(payloads(marker)):
-        for key in ("activation", "loss", "lr"):
-            body = text if key == "activation" else text.replace("tanh(x)", "(s - y)**2" if key == "loss" else "0.1 + 0*step")
+        for key, formula in (("activation", "tanh(x)"), ("loss", "(s - y)**2"), ("lr", "0.1 + 0*step")):
+            body = text.replace("tanh(x)", formula)
             path = _save(t, tmp_path / f"t{k}{key}.npz", edit=lambda m: m["settings"].__setitem__(key, body))
             with pytest.raises(FormulaError, match="control character"):
                 symdiff.load_trainer(path)
