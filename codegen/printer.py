@@ -101,16 +101,20 @@ def function_source(program, name="value_and_grad", with_grad=True):
     doc = docstring(program)
     if with_grad:
         grads = ", ".join(program.grads)
-        out.append(f'    """{doc}\n\n    Returns {program.output} and its gradient ({grads})."""')
+        returns = program.returns or f"Returns {program.output} and its gradient ({grads})."
+        out.append(f'    """{doc}\n\n    {returns}"""')
     else:
         out.append(f'    """{doc}\n\n    Returns {program.output} (no gradient)."""')
     out.append("    # forward")
     for line in program.forward:
         out.append(f"    {line.target} = {pyexpr(line.expr)}")
     if with_grad:
-        out.append("    # backward")
+        if not (program.backward and program.backward[0].section):
+            out.append("    # backward")
         group = None
         for line in program.backward:
+            if line.section:
+                out.append(f"    # {line.section}")
             if line.of is not None and line.of != group:
                 group = line.of
                 fwd = program.forward[group]

@@ -35,6 +35,7 @@ class Line:
     upstream: str = None        # backward: the gradient variable the rule multiplies
     local: Ex = None            # backward: the local derivative (expr with upstream = 1)
     of: int = None              # backward: index of the forward line it differentiates
+    section: str = None         # a comment printed on its own line before this one
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class Program:
     forward: tuple              # Lines
     backward: tuple             # Lines
     grads: tuple                # gradient variable per wrt name
+    adjoints: tuple = ()        # (gradient variable, the variable it is the gradient of)
+    returns: str = None         # what the results are, for docstrings (None: value and gradient)
 
     def forward_ops(self):
         return sum(line.expr.count_ops() for line in self.forward)
@@ -190,7 +193,8 @@ def reverse(graph, root, text, wrt=None, output_name=None, taken=()):
             backward.append(Line(grad_name[i], num(0.0), rule=f"{w} {why} {output}"))
 
     return Program(text, inputs, wrt, output, tuple(forward), tuple(backward),
-                   tuple(grad_name[graph.inputs[w]] for w in wrt))
+                   tuple(grad_name[graph.inputs[w]] for w in wrt),
+                   tuple((g, name[i]) for i, g in grad_name.items()))
 
 
 def _contributions(nodes, j, g, name, ex_of):
