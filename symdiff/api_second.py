@@ -135,6 +135,12 @@ class _Second(Derivative):
         """The formula's value only (no derivatives)."""
         return self._run(inputs, grad=False)[0]
 
+    def check_report(self, point):
+        """``symdiff.check``'s report: central differences of the gradient (Hessian, HVP)
+        or of the values (Jacobian, JVP)."""
+        from .check_second import check_report
+        return check_report(self, point)
+
 
 class Hessian(_Second):
     """``value, grad, hess = h(**inputs)``; ``hess[a][b]`` (the same object for ``[b][a]``'s
