@@ -51,6 +51,8 @@ def _print(ex):
         if p == 3 and ex.args[0].op in ("mul", "div") and not inner.startswith("-"):
             return "-" + inner, 3          # -(a*b) == (-a)*b exactly; print it plainly
         return ("-" + inner, 4) if p >= 5 else (f"-({inner})", 4)
+    if op == "add" and ex.args[1].op == "neg":   # a + -b prints a - b (the same float64 result)
+        return _print(type(ex)("sub", ex.args[0], ex.args[1].args[0]))
     prec = _PREC[op]
     left, lp = _print(ex.args[0])
     right, rp = _print(ex.args[1])
@@ -87,6 +89,13 @@ def docstring(program, limit=12):
     return "\n    ".join(statements).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
 
 
+def _output_name(program):
+    """``g`` for a re-assigned output ``g`` (printed ``g_2``), as the user wrote it."""
+    from symdiff.second import user_name
+    name = user_name(program)
+    return name if name == program.output else f"{name} ({program.output} below)"
+
+
 def _with_comment(code, comment):
     if not comment:
         return code
@@ -101,10 +110,10 @@ def function_source(program, name="value_and_grad", with_grad=True):
     doc = docstring(program)
     if with_grad:
         grads = ", ".join(program.grads)
-        returns = program.returns or f"Returns {program.output} and its gradient ({grads})."
+        returns = program.returns or f"Returns {_output_name(program)} and its gradient ({grads})."
         out.append(f'    """{doc}\n\n    {returns}"""')
     else:
-        out.append(f'    """{doc}\n\n    Returns {program.output} (no gradient)."""')
+        out.append(f'    """{doc}\n\n    Returns {_output_name(program)} (no gradient)."""')
     out.append("    # forward")
     for line in program.forward:
         out.append(f"    {line.target} = {pyexpr(line.expr)}")

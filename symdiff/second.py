@@ -69,12 +69,35 @@ def tangent(ex, tan, y=None):
     return total
 
 
+_FOLD = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+         "neg": lambda a: -a}
+
+
+def fold(ex):
+    """Sums and products of plain numbers folded (``1.0 + 1.0`` -> ``2.0``): the same
+    float64 operations the compiled line would do, done once here."""
+    if ex.op in ("var", "num"):
+        return ex
+    if ex.op == "call":
+        return Ex("call", ex.args[0], *(fold(a) for a in ex.args[1:]))
+    args = [fold(a) if isinstance(a, Ex) else a for a in ex.args]
+    if ex.op in _FOLD and all(isinstance(a, Ex) and a.op == "num" and len(a.args) == 1 for a in args):
+        import numpy as np
+        value = float(_FOLD[ex.op](*(np.float64(a.args[0]) for a in args)))
+        if value == value and abs(value) != float("inf"):
+            return num(value)
+    from .expr import _BUILD
+    return _BUILD[ex.op](*args) if ex.op in _BUILD else Ex(ex.op, *args)
+
+
 def rule_of(ex):
     """The comment for a tangent line: the rule of the expression's outermost operation."""
     op = ex.op
     if op == "call":
         rule = OPS[ex.args[0]].rule
         return "chain rule, " + (rule if isinstance(rule, str) else "; ".join(rule))
+    if op == "var":
+        return "paths join: add this path"
     return {"add": "sum rule", "sub": "sum rule", "neg": "sum rule", "mul": "product rule",
             "div": "quotient rule", "pow": "power rule",
             "where": "same branch as the line it differentiates"}.get(op, "")
@@ -157,6 +180,8 @@ def sweep(lines, seeds, name_of, names, section, forward_count, partials=None, c
             t = tangent(line.expr, tan, var(line.target) if is_forward else None)
         if t is not None and constants:
             t = t.substitute(constants)
+        if t is not None:
+            t = fold(t)
         target = line.target
         if not line.accumulate:
             if t is None or _trivial(t):
@@ -262,11 +287,20 @@ def _seed(base):
     return {}
 
 
+def user_name(program):
+    """The output as the user wrote it: ``g`` for a re-assigned ``g`` printed ``g_2``."""
+    import re
+    m = re.fullmatch(r"(.+)_(\d+)", program.output)
+    if m and re.search(rf"\b{re.escape(m.group(1))}\s*[-+*/]?=", program.text):
+        return m.group(1)
+    return program.output
+
+
 def hessian_program(base, taken=()):
     """Value, gradient and the Hessian's upper triangle of a first-order program."""
     names = _Names(_taken(base, taken))
     partials = Partials(names)
-    f = base.output
+    f = user_name(base)
     primal_of = dict(base.adjoints)
     n_forward = len(base.forward)
     lines = base.forward + base.backward
@@ -286,9 +320,10 @@ def hessian_program(base, taken=()):
     extra, results = _result_lines(bases, entries, names)
     body = finish(_local_section(partials) + body + extra, results)
     n = len(base.wrt)
-    returns = (f"Returns {f}, its gradient ({', '.join(base.grads)}) and its Hessian's entries "
+    shown = f if f == base.output else f"{f} ({base.output} below)"
+    returns = (f"Returns {shown}, its gradient ({', '.join(base.grads)}) and its Hessian's entries "
                f"d2{f}_da_db for a up to b in wrt order ({n * (n + 1) // 2}: each symmetric pair once).")
-    return Program(base.text, base.inputs, base.wrt, f, base.forward, base.backward + tuple(body),
+    return Program(base.text, base.inputs, base.wrt, base.output, base.forward, base.backward + tuple(body),
                    base.grads + tuple(results), base.adjoints, returns)
 
 

@@ -18,12 +18,12 @@ def value_and_grad(a, b):
     g = f / 2.0
     g += 10.0 / f
 
-    Returns g_2 and its gradient (da, db)."""
+    Returns g (g_2 below) and its gradient (da, db)."""
     # forward
     c = a + b
     d = a*b + b**3
     c_2 = c + (c + 1)
-    c_3 = c_2 + (1 + c_2 + -a)
+    c_3 = c_2 + (1 + c_2 - a)
     t1 = relu(c)
     d_2 = d + (d*2 + t1)
     t2 = b - a
@@ -63,7 +63,7 @@ def value_and_grad(a, b):
     dt1 = dd_2                            # add: gradient passes through
     # t1 = relu(c)
     dc = (dt1 if c > 0 else 0.0)          # relu: 1 if x > 0 else 0
-    # c_3 = c_2 + (1 + c_2 + -a)
+    # c_3 = c_2 + (1 + c_2 - a)
     dc_2 = dc_3                           # add: gradient passes through
     dc_2 += dc_3                          # add: gradient passes through
     da += -dc_3                           # neg: -gradient

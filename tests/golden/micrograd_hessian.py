@@ -1,0 +1,123 @@
+import numpy as np
+
+
+def relu(x):
+    """max(x, 0); NaN stays NaN."""
+    return 0.0 if x <= 0.0 else x
+
+
+def value_and_grad(a, b):
+    """c = a + b
+    d = a*b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d*2 + relu(b + a)
+    d += 3*d + relu(b - a)
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+
+    Returns g (g_2 below), its gradient (da, db) and its Hessian's entries d2g_da_db for a up to b in wrt order (3: each symmetric pair once)."""
+    # forward
+    c = a + b
+    d = a*b + b**3
+    c_2 = c + (c + 1)
+    c_3 = c_2 + (1 + c_2 - a)
+    t1 = relu(c)
+    d_2 = d + (d*2 + t1)
+    t2 = b - a
+    t3 = relu(t2)
+    d_3 = d_2 + (3*d_2 + t3)
+    e = c_3 - d_3
+    f = e**2
+    g = f/2.0
+    t4 = 10.0/f
+    g_2 = g + t4
+    # backward
+    dg_2 = 1.0                            # seed: dg_2/dg_2 = 1
+    # g_2 = g + t4
+    dg = dg_2                             # add: gradient passes through
+    dt4 = dg_2                            # add: gradient passes through
+    # t4 = 10.0/f
+    df = -t4/f*dt4                        # div: d(a/b)/db = -y/b
+    # g = f/2.0
+    df += dg/2.0                          # div: d(a/b)/da = 1/b
+    # f = e**2
+    de = 2*e*df                           # pow: d(a**b)/da = b*a**(b-1)
+    # e = c_3 - d_3
+    dc_3 = de                             # sub: gradient passes through
+    dd_3 = -de                            # sub: minus the gradient
+    # d_3 = d_2 + (3*d_2 + t3)
+    dd_2 = dd_3                           # add: gradient passes through
+    dd_2 += 3*dd_3                        # mul: times the other factor
+    dt3 = dd_3                            # add: gradient passes through
+    # t3 = relu(t2)
+    dt2 = (dt3 if t2 > 0 else 0.0)        # relu: 1 if x > 0 else 0
+    # t2 = b - a
+    db = dt2                              # sub: gradient passes through
+    da = -dt2                             # sub: minus the gradient
+    # d_2 = d + (d*2 + t1)
+    dd = dd_2                             # add: gradient passes through
+    dd += 2*dd_2                          # mul: times the other factor
+    dt1 = dd_2                            # add: gradient passes through
+    # t1 = relu(c)
+    dc = (dt1 if c > 0 else 0.0)          # relu: 1 if x > 0 else 0
+    # c_3 = c_2 + (1 + c_2 - a)
+    dc_2 = dc_3                           # add: gradient passes through
+    dc_2 += dc_3                          # add: gradient passes through
+    da += -dc_3                           # neg: -gradient
+    # c_2 = c + (c + 1)
+    dc += dc_2                            # add: gradient passes through
+    dc += dc_2                            # add: gradient passes through
+    # d = a*b + b**3
+    da += b*dd                            # mul: times the other factor
+    db += a*dd                            # mul: times the other factor
+    db += 3*b**2*dd                       # pow: d(a**b)/da = b*a**(b-1)
+    # c = a + b
+    da += dc                              # add: gradient passes through
+    db += dc                              # add: gradient passes through
+    # second order: d/da of every line above that depends on a
+    dt1_da = (1.0 if c > 0 else 0.0)      # chain rule, relu: 1 if x > 0 else 0
+    dd_2_da = b + (2*b + dt1_da)          # sum rule
+    dt3_da = (-1.0 if t2 > 0 else 0.0)    # chain rule, relu: 1 if x > 0 else 0
+    dd_3_da = dd_2_da + (3*dd_2_da + dt3_da)  # sum rule
+    de_da = 3.0 - dd_3_da                 # sum rule
+    df_da = 2*e*de_da                     # power rule
+    dt4_da = -t4/f*df_da                  # quotient rule
+    d2g_df_da = -dt4*(dt4_da/f - t4/f/f*df_da)  # sum rule
+    d2g_de_da = df*2*de_da + 2*e*d2g_df_da  # product rule
+    d2g_dd_2_da = -d2g_de_da - 3*d2g_de_da  # paths join: sum of both
+    d2g_dt2_da = (-d2g_de_da if t2 > 0 else 0.0)  # same branch as the line it differentiates
+    d2g_dd_da = d2g_dd_2_da + 2*d2g_dd_2_da  # paths join: sum of both
+    d2g_dc_da = (d2g_dd_2_da if c > 0 else 0.0)  # same branch as the line it differentiates
+    d2g_dc_2_da = d2g_de_da + d2g_de_da   # paths join: sum of both
+    d2g_da_da = -d2g_dt2_da - d2g_de_da   # paths join: sum of both
+    d2g_dc_da += d2g_dc_2_da              # paths join: add this path
+    d2g_dc_da += d2g_dc_2_da              # paths join: add this path
+    d2g_da_da += b*d2g_dd_da              # product rule
+    d2g_da_da += d2g_dc_da                # paths join: add this path
+    # second order: d/db of every line above that depends on b
+    dd_db = a + 3*b**2                    # sum rule
+    dd_2_db = dd_db + (2*dd_db + dt1_da)  # sum rule
+    dt3_db = (1.0 if t2 > 0 else 0.0)     # chain rule, relu: 1 if x > 0 else 0
+    dd_3_db = dd_2_db + (3*dd_2_db + dt3_db)  # sum rule
+    de_db = 4.0 - dd_3_db                 # sum rule
+    df_db = 2*e*de_db                     # power rule
+    dt4_db = -t4/f*df_db                  # quotient rule
+    d2g_df_db = -dt4*(dt4_db/f - t4/f/f*df_db)  # sum rule
+    d2g_de_db = df*2*de_db + 2*e*d2g_df_db  # product rule
+    d2g_dd_2_db = -d2g_de_db - 3*d2g_de_db  # paths join: sum of both
+    d2g_dt2_db = (-d2g_de_db if t2 > 0 else 0.0)  # same branch as the line it differentiates
+    d2g_dd_db = d2g_dd_2_db + 2*d2g_dd_2_db  # paths join: sum of both
+    d2g_dc_db = (d2g_dd_2_db if c > 0 else 0.0)  # same branch as the line it differentiates
+    d2g_dc_2_db = d2g_de_db + d2g_de_db   # paths join: sum of both
+    d2g_da_db = -d2g_dt2_db - d2g_de_db   # paths join: sum of both
+    d2g_dc_db += d2g_dc_2_db              # paths join: add this path
+    d2g_dc_db += d2g_dc_2_db              # paths join: add this path
+    d2g_da_db += dd + b*d2g_dd_db         # product rule
+    d2g_db_db = d2g_dt2_db + a*d2g_dd_db  # paths join: sum of both
+    d2g_db_db += dd*3*2*b + 3*b**2*d2g_dd_db  # product rule
+    d2g_da_db += d2g_dc_db                # paths join: add this path
+    d2g_db_db += d2g_dc_db                # paths join: add this path
+    return g_2, da, db, d2g_da_da, d2g_da_db, d2g_db_db
