@@ -6,6 +6,8 @@ operations from it (``symdiff/second.py``), and wraps it in a ``Derivative`` sub
 same readable source, compiled kernels, tape, plain-Python run, ``show``, ``trace``,
 ``stats``, ``export`` and notebook reprs as a gradient; only what a call returns differs.
 """
+import numpy as np
+
 from .api import KERNELS, Derivative, read_formula
 from .errors import FormulaError
 from .parser import closest
@@ -126,7 +128,15 @@ def _forward_program(graph, nodes, text, wrt, taken):
 
 
 class _Second(Derivative):
-    kind = "derivative"
+    """What the four objects share: ``value``, ``check``, and output arrays reused between
+    calls once the caller has let go of them (see ``_pooled``)."""
+
+    @property
+    def kernels(self):
+        if self._kernels is None:
+            from codegen.kernels import Kernels
+            self._kernels = _pooled(Kernels(self.program, self.kernel))
+        return self._kernels
 
     def __repr__(self):
         return f"<symdiff.{type(self).__name__} of {self.program.output}: {self.formula!r} wrt {', '.join(self.wrt)}>"
@@ -140,6 +150,41 @@ class _Second(Derivative):
         or of the values (Jacobian, JVP)."""
         from .check_second import check_report
         return check_report(self, point)
+
+
+def _pooled(kernels):
+    """``kernels`` whose ``outputs`` hands back the previous call's arrays when nothing else
+    refers to them any more (a dropped result): a Hessian over 10**6 points returns 21
+    arrays (168 MB), and fresh memory costs a page fault per 4 KB on every call. Arrays the
+    caller still holds (or any view of them: NumPy views keep their owner alive) are never
+    reused."""
+    fresh = kernels.outputs
+    pool = {}
+
+    def outputs(n, size):
+        owners = pool.get((n, size))
+        if owners is not None and _unheld(owners):
+            return list(owners) if len(owners) == n else list(owners[0])
+        outs = fresh(n, size)
+        if all(o.base is None for o in outs):            # separate arrays (straight kernels)
+            pool[(n, size)] = list(outs)
+        elif all(o.base is outs[0].base for o in outs):  # rows of one block (the tape)
+            pool[(n, size)] = [outs[0].base]
+        return outs
+
+    kernels.outputs = outputs
+    return kernels
+
+
+def _unheld(owners):
+    """Whether nothing but the pool refers to these arrays: three references each (the
+    pool's list, the loop variable, getrefcount's argument); a result the caller kept, or
+    any view of it, adds one."""
+    import sys
+    for o in owners:
+        if sys.getrefcount(o) > 3:
+            return False
+    return True
 
 
 class Hessian(_Second):

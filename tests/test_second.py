@@ -277,3 +277,17 @@ def test_random_hessians_and_hvps_match_jax(tree, point):
         assert close(hv[a], sum(want_h[a][b] * vec[b] for b in names), 1e-7, 1e-7), (text, a)
     _, directional = symdiff.jvp(text)(at, vec)
     assert close(directional, sum(want_g[a] * vec[a] for a in names), 1e-8, 1e-8)
+
+
+def test_output_arrays_are_reused_only_when_the_caller_let_go():
+    f = symdiff.hvp(ROSENBROCK)
+    xs = np.linspace(-1, 1, 5)
+    v1, g1, hv1 = f({"x": xs, "y": 0.5}, {"x": 1.0, "y": 0.0})
+    kept = hv1["x"].copy()
+    v2, g2, hv2 = f({"x": xs + 1, "y": 0.5}, {"x": 1.0, "y": 0.0})   # v1... still held
+    assert np.array_equal(hv1["x"], kept) and not np.shares_memory(hv1["x"], hv2["x"])
+    view = hv2["y"][1:]
+    del v1, g1, hv1, v2, g2, hv2
+    _, _, hv3 = f({"x": xs, "y": 0.5}, {"x": 1.0, "y": 0.0})
+    assert not np.shares_memory(view, hv3["y"])                       # a view keeps its array
+    assert np.array_equal(hv3["x"], kept)
