@@ -89,6 +89,17 @@ def docstring(program, limit=12):
     return "\n    ".join(statements).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
 
 
+def comment(line):
+    """A backward line's comment: its rule's name and the concrete local derivative
+    (``de = 2*e*df  # pow: 2*e``); none where the gradient just passes through (``dc = dq``,
+    ``dd = -de``: the code says it all). Lines without a local derivative keep their rule."""
+    if line.local is None:
+        return line.rule
+    if line.local.is_num(1) or line.local.is_num(1.0) or line.local.is_num(-1) or line.local.is_num(-1.0):
+        return ""
+    return f"{line.rule.split(':')[0]}: {pyexpr(line.local)}"
+
+
 def _output_name(program):
     """``g`` for a re-assigned output ``g`` (printed ``g_2``), as the user wrote it."""
     from symdiff.second import user_name
@@ -130,7 +141,7 @@ def function_source(program, name="value_and_grad", with_grad=True):
                 header = f"{fwd.target} = {pyexpr(fwd.expr)}"
                 out.append(f"    # {header if len(header) <= 88 else header[:85] + '...'}")
             op = "+=" if line.accumulate else "="
-            out.append("    " + _with_comment(f"{line.target} {op} {pyexpr(line.expr)}", line.rule))
+            out.append("    " + _with_comment(f"{line.target} {op} {pyexpr(line.expr)}", comment(line)))
         results = (program.output,) + program.grads
         out.append(f"    return {', '.join(results)}{',' if len(results) == 1 else ''}")
     else:

@@ -195,8 +195,7 @@ def parse(text, outputs=False):
         target = None
         if stmt[0].kind == "error":
             raise err(stmt[0].text, stmt[0], stmt[0].hint)
-        if last and any(t.text == "," for t in stmt) and stmt[0].kind == "name" \
-                and not (len(stmt) > 1 and stmt[1].text == "("):
+        if last and _top_level_comma(stmt):
             outs = _output_tuple(stmt, graph, env, versions, err, outputs)
             return Parsed(graph, outs[-1][2], outs[-1][1], text, taken, outs, env)
         if len(stmt) >= 2 and stmt[1].kind == "op" and (stmt[1].text == "=" or stmt[1].text in _AUGMENTED):
@@ -239,6 +238,19 @@ def parse(text, outputs=False):
             output_name = None
         root = value
     return Parsed(graph, root, output_name, text, taken, None, env)
+
+
+def _top_level_comma(stmt):
+    """Whether a statement has a ',' outside parentheses (a tuple of outputs: ``r, c, s``)."""
+    depth = 0
+    for t in stmt:
+        if t.text == "(":
+            depth += 1
+        elif t.text == ")":
+            depth -= 1
+        elif t.text == "," and depth == 0:
+            return True
+    return False
 
 
 def _output_tuple(stmt, graph, env, versions, err, allowed):

@@ -12,13 +12,13 @@ def value_and_grad(x, y):
     # backward
     df = 1.0                              # seed: df/df = 1
     # f = t1**2 + 100*t2**2
-    dt1 = 2*t1*df                         # pow: d(a**b)/da = b*a**(b-1)
-    dt2 = 2*t2*100*df                     # pow: d(a**b)/da = b*a**(b-1)
+    dt1 = 2*t1*df                         # pow: 2*t1
+    dt2 = 2*t2*100*df                     # pow: 2*t2*100
     # t2 = y - x**2
-    dy = dt2                              # sub: gradient passes through
-    dx = -2*x*dt2                         # pow: d(a**b)/da = b*a**(b-1)
+    dy = dt2
+    dx = -2*x*dt2                         # pow: -2*x
     # t1 = 1 - x
-    dx += -dt1                            # sub: minus the gradient
+    dx += -dt1
     # second order: d/dx of every line above that depends on x
     dt2_dx = -2*x                         # sum rule
     d2f_dt2_dx = 200.0*dt2_dx             # product rule
