@@ -35,14 +35,18 @@ def hessian(formula, wrt=None, kernel="auto"):
     ``grad[a]`` and ``hess[a][b] == hess[b][a]``. Forward-over-reverse: one tangent sweep of
     the gradient program per input; each symmetric entry is computed once."""
     graph, root, base, taken = _first_order(formula, wrt, kernel)
-    return Hessian(second.hessian_program(base, taken), graph, root, kernel)
+    h = Hessian(second.hessian_program(base, taken), graph, root, kernel)
+    h.first_order_lines = len(base.backward)
+    return h
 
 
 def hvp(formula, wrt=None, kernel="auto"):
     """Hessian-vector product: ``f(primals, vector) -> (value, grad, hv)`` with ``hv[a]`` =
     sum over b of ``hess[a][b]*vector[b]`` (one forward-over-reverse sweep)."""
     graph, root, base, taken = _first_order(formula, wrt, kernel)
-    return HVP(second.hvp_program(base, taken), graph, root, kernel)
+    h = HVP(second.hvp_program(base, taken), graph, root, kernel)
+    h.first_order_lines = len(base.backward)
+    return h
 
 
 def jvp(formula, wrt=None, kernel="auto"):
@@ -128,6 +132,8 @@ def _forward_program(graph, nodes, text, wrt, taken):
 
 
 class _Second(Derivative):
+    first_order_lines = 0    # backward lines of the gradient itself (before the sweeps)
+
     """What the four objects share: ``value``, ``check``, and output arrays reused between
     calls once the caller has let go of them (see ``_pooled``)."""
 
@@ -144,6 +150,15 @@ class _Second(Derivative):
     def value(self, **inputs):
         """The formula's value only (no derivatives)."""
         return self._run(inputs, grad=False)[0]
+
+    def stats(self, time_limit=0):
+        """Op counts: forward, the gradient (Hessian, HVP), and the tangent sweeps, with the
+        cost relative to the forward pass. ``time_limit`` > 0 adds SymPy's size of the
+        first-order derivative, as ``Derivative.stats`` does."""
+        from .inspection import stats
+        from .second_stats import SecondStats
+        base = stats(self.program, self.graph, self.root, time_limit, self.kernels)
+        return SecondStats(base, type(self).__name__, self.first_order_lines)
 
     def check_report(self, point):
         """``symdiff.check``'s report: central differences of the gradient (Hessian, HVP)

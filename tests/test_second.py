@@ -186,15 +186,15 @@ def test_symmetric_entries_computed_once_and_source_is_stable():
     assert h.source.count("d2f_da_dx = ") == 1
 
 
-def test_costs_within_bounds():
-    base = symdiff.differentiate(ROSENBROCK).program
-    fwd = base.forward_ops()
-    hv = symdiff.hvp(ROSENBROCK).program
-    assert hv.forward_ops() + hv.backward_ops() <= 4 * fwd + base.backward_ops() + 12
-    jv = symdiff.jvp("log(1 + exp(x*y))*tanh(x - y)").program
-    assert jv.backward_ops() <= 2 * jv.forward_ops() + 2
-    h = symdiff.hessian(NEURON).program
-    assert h.backward_ops() <= 5 * (base.forward_ops() + base.backward_ops()) + 60
+def test_costs_within_bounds_reported_by_stats():
+    hv = symdiff.hvp(ROSENBROCK).stats()
+    assert hv.ratio <= 4.5 and hv.sweeps == 1             # HVP: about 4x the forward pass
+    jv = symdiff.jvp("log(1 + exp(x*y))*tanh(x - y)").stats()
+    assert jv.ratio <= 3.0                                # JVP: about 2-3x (product rule: 3 ops)
+    h = symdiff.hessian(NEURON).stats()
+    gradient = h.forward_ops + h.gradient_ops
+    assert h.sweeps == 5 and h.sweep_ops <= 5 * gradient  # n sweeps, each at most gradient-sized
+    assert "5 sweeps" in str(h) and "tangents" in str(h)
 
 
 ERRORS = [
