@@ -20,7 +20,7 @@ from . import vmath
 FAST = {"exp": "vexp", "expm1": "vexpm1", "log": "vlog", "log1p": "vlog1p",
         "sin": "vsin", "cos": "vcos", "tanh": "vtanh"}
 PASS_THROUGH = ("sqrt", "sinh", "cosh", "tan", "sign", "abs", "pi", "e", "inf", "nan",
-                "float64", "maximum", "minimum", "zeros")
+                "float64", "maximum", "minimum", "zeros", "empty")
 
 
 def _namespace(functions, name):
