@@ -291,3 +291,23 @@ def test_output_arrays_are_reused_only_when_the_caller_let_go():
     _, _, hv3 = f({"x": xs, "y": 0.5}, {"x": 1.0, "y": 0.0})
     assert not np.shares_memory(view, hv3["y"])                       # a view keeps its array
     assert np.array_equal(hv3["x"], kept)
+
+
+def test_command_line(capsys):
+    from symdiff.cli import main
+    assert main(["hessian", "x**3*y", "--at", "x=2,y=1", "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "d2f/dxdx = 12.0" in out and "OK" in out
+    assert main(["jacobian", "r = sqrt(x*x + y*y); c = x/r; s = y/r; r, c, s", "--at", "x=3,y=4"]) == 0
+    assert "dc/dx = 0.128" in capsys.readouterr().out
+    assert main(["jvp", "x*y", "--at", "x=2,y=3", "--tangent", "x=1,y=0.5"]) == 0
+    assert "= 4.0" in capsys.readouterr().out
+    assert main(["hvp", ROSENBROCK, "--at", "x=-1.2,y=1", "--tangent", "x=1,y=0"]) == 0
+    assert "(H v)[x] = 1330.0" in capsys.readouterr().out
+    assert main(["hessian", "x*y"]) == 0 and "d2f_dx_dy" in capsys.readouterr().out
+    assert main(["jvp", "x*y", "--at", "x=1,y=2", "--tangent", "x=1,z=0"]) == 2
+    assert "unknown input 'z'" in capsys.readouterr().err
+
+
+def test_notebook_repr_names_the_kind():
+    assert "**symdiff.Hessian**" in symdiff.hessian("x*y")._repr_markdown_()
