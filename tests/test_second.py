@@ -311,3 +311,22 @@ def test_command_line(capsys):
 
 def test_notebook_repr_names_the_kind():
     assert "**symdiff.Hessian**" in symdiff.hessian("x*y")._repr_markdown_()
+
+
+def test_every_path_gives_the_same_numbers_to_the_bit():
+    """straight kernel, tape, plain Python and trace on micrograd's Hessian (relu selects,
+    a division, powers) and the spherical Jacobian."""
+    a, b = np.linspace(0.5, 2, 7), np.linspace(-1, -0.2, 7)
+    hs, ht = symdiff.hessian(MICROGRAD, kernel="straight"), symdiff.hessian(MICROGRAD, kernel="tape")
+    (_, gs, Hs), (_, gt, Ht) = hs(a=a, b=b), ht(a=a, b=b)
+    for i in "ab":
+        assert np.array_equal(gs[i], gt[i])
+        for j in "ab":
+            assert np.array_equal(Hs[i][j], Ht[i][j])
+    plain = hs.python.value_and_grad(a[2], b[2])
+    assert list(plain[3:]) == [Hs["a"]["a"][2], Hs["a"]["b"][2], Hs["b"]["b"][2]]
+    assert hs.trace(a=a[2], b=b[2]).values["d2g_da_db"] == Hs["a"]["b"][2]
+    text = "x = r*sin(t)*cos(p)\ny = r*sin(t)*sin(p)\nz = r*cos(t)\nx, y, z"
+    r = np.linspace(1, 2, 5)
+    (_, J), (_, JT) = symdiff.jacobian(text)(r=r, t=0.3, p=r), symdiff.jacobian(text, kernel="tape")(r=r, t=0.3, p=r)
+    assert all(np.array_equal(J[o][i], JT[o][i]) for o in "xyz" for i in ("r", "t", "p"))
