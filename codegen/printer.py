@@ -140,8 +140,10 @@ def function_source(program, name="value_and_grad", with_grad=True):
                 fwd = program.forward[group]
                 header = f"{fwd.target} = {pyexpr(fwd.expr)}"
                 out.append(f"    # {header if len(header) <= 88 else header[:85] + '...'}")
-            op = "+=" if line.accumulate else "="
-            out.append("    " + _with_comment(f"{line.target} {op} {pyexpr(line.expr)}", comment(line)))
+            op, expr = ("+=" if line.accumulate else "="), line.expr
+            if line.accumulate and expr.op == "neg":   # x += -y prints x -= y: the same float64 result
+                op, expr = "-=", expr.args[0]
+            out.append("    " + _with_comment(f"{line.target} {op} {pyexpr(expr)}", comment(line)))
         results = (program.output,) + program.grads
         out.append(f"    return {', '.join(results)}{',' if len(results) == 1 else ''}")
     else:

@@ -63,7 +63,7 @@ def value_and_grad(a, b):
     dc = (dt1 if c > 0 else 0.0)          # relu: (1.0 if c > 0 else 0.0)
     # c_3 = c_2 + (1 + c_2 - a)
     dc_2 = dc_3 + dc_3                    # add: 1.0 + 1.0
-    da += -dc_3
+    da -= dc_3
     # c_2 = c + (c + 1)
     dc += dc_2
     dc += dc_2

@@ -18,7 +18,7 @@ def value_and_grad(x, y):
     dy = dt2
     dx = -2*x*dt2                         # pow: -2*x
     # t1 = 1 - x
-    dx += -dt1
+    dx -= dt1
     # second order: d/dx of every line above that depends on x
     dt2_dx = -2*x                         # sum rule
     d2f_dt2_dx = 200.0*dt2_dx             # product rule

@@ -18,12 +18,12 @@ def value_and_grad(x, y, x_dot, y_dot):
     dy = dt2
     dx = -2*x*dt2                         # pow: -2*x
     # t1 = 1 - x
-    dx += -dt1
+    dx -= dt1
     # along the vector (x_dot, y_dot): d/dt of every line above
     t2_dot = y_dot - 2*x*x_dot            # sum rule
     dt1_dot = -2*x_dot                    # product rule
     dt2_dot = 200.0*t2_dot                # product rule
     dx_dot = -(dt2*2*x_dot + 2*x*dt2_dot)  # sum rule
-    dx_dot += -dt1_dot                    # sum rule
+    dx_dot -= dt1_dot                     # sum rule
     dy_dot = dt2_dot                      # the same value
     return f, dx, dy, dx_dot, dy_dot
