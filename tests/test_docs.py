@@ -32,15 +32,6 @@ def blocks(page, kind):
     return [body for lang, body in _FENCE.findall(text) if lang == kind]
 
 
-def needs_trainer(page):
-    if page != "trainer.md":
-        return
-    try:
-        symdiff.mlp_trainer
-    except (AttributeError, ImportError) as exc:
-        pytest.skip(f"symdiff.mlp_trainer is not available yet ({type(exc).__name__}: {exc})")
-
-
 @pytest.fixture
 def in_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -58,7 +49,6 @@ def test_every_page_has_run_examples():
 
 @pytest.mark.parametrize("page", PAGES)
 def test_python_examples(page, in_tmp):
-    needs_trainer(page)
     source = "\n".join(blocks(page, "pycon"))
     if shutil.which("dot") is None:     # drawing needs Graphviz: skip just those examples
         source = re.sub(r"^(>>> .*\.render\(.*)$", r"\1  # doctest: +SKIP", source, flags=re.M)
@@ -90,7 +80,6 @@ def console_examples(page):
 
 @pytest.mark.parametrize("page", PAGES)
 def test_command_line_examples(page, in_tmp):
-    needs_trainer(page)
     examples = list(console_examples(page))
     if not examples:
         pytest.skip("no command-line examples on this page")
