@@ -7,7 +7,8 @@ in the same run. Every peer is checked against symdiff's numbers before it is ti
 - neuron Hessian: sigmoid(a*x + b*y + c), a, b, c scalars, x, y arrays; all 15 entries
   per point, plus value and gradient (JAX: jit(vmap(hessian)), torch: vmap(hessian)).
 - Rosenbrock HVP: (1 - x)**2 + 100*(y - x**2)**2 with x, y and the vector arrays
-  (JAX: jit(vmap(jvp(grad))), torch: vmap(jvp(grad))).
+  (JAX: jit(vmap(jvp(grad))), torch: vmap(jvp(grad)); both return the gradient and the
+  HVP, as symdiff's hvp does, which also returns the value).
 - polar and spherical Jacobians (JAX: jit(vmap(jacfwd)), torch: vmap(jacfwd)).
 """
 from __future__ import annotations
@@ -76,16 +77,16 @@ def main(argv=None):
         def rosen(x, y):
             return (1 - x) ** 2 + 100 * (y - x ** 2) ** 2
         g = jax.grad(rosen, argnums=(0, 1))
-        fn = jax.jit(jax.vmap(lambda x, y, vx, vy: jax.jvp(g, (x, y), (vx, vy))[1]))
-        out = fn(x, y, vx, vy)
+        fn = jax.jit(jax.vmap(lambda x, y, vx, vy: jax.jvp(g, (x, y), (vx, vy))))   # (grad, hv)
+        out = fn(x, y, vx, vy)[1]
         check_close("jax rosenbrock hvp", out[0], res["x"], rtol=1e-9)
         row("Rosenbrock HVP", "JAX jit(vmap(jvp(grad)))", lambda: jax.block_until_ready(fn(x, y, vx, vy)), base)
     if torch is not None:
         from torch.func import grad as tgrad, jvp as tjvp
         tg = tgrad(lambda x, y: (1 - x) ** 2 + 100 * (y - x ** 2) ** 2, argnums=(0, 1))
-        tfn = tvmap(lambda x, y, vx, vy: tjvp(tg, (x, y), (vx, vy))[1])
+        tfn = tvmap(lambda x, y, vx, vy: tjvp(tg, (x, y), (vx, vy)))   # (grad, hv)
         targs = [torch.from_numpy(a) for a in (x, y, vx, vy)]
-        out = tfn(*targs)
+        out = tfn(*targs)[1]
         check_close("torch rosenbrock hvp", out[0].numpy(), res["x"], rtol=1e-9)
         row("Rosenbrock HVP", "torch vmap(jvp(grad))", lambda: tfn(*targs), base)
 

@@ -9,7 +9,7 @@ then each result's block is copied to its output array (one plain, vectorized co
 result). The numbers are the same: the same ``value_and_grad`` at every point.
 """
 
-BLOCK = 256
+BLOCK = 1024
 MIN_RESULTS = 12    # from this many results on, loops are blocked (C(12, 2) + 2*12 ~ 90 checks)
 
 
