@@ -205,6 +205,7 @@ def _unheld(owners):
 class Hessian(_Second):
     """``value, grad, hess = h(**inputs)``; ``hess[a][b]`` (the same object for ``[b][a]``'s
     number: each symmetric entry is computed once)."""
+    kind = "hessian"
 
     def __call__(self, **inputs):
         r = self._run(inputs, grad=True)
@@ -221,6 +222,7 @@ class Hessian(_Second):
 
 class Jacobian(_Second):
     """``values, jac = j(**inputs)``: ``values[o]``, ``jac[o][a]``."""
+    kind = "jacobian"
     outputs = ()
 
     def __repr__(self):
@@ -273,6 +275,7 @@ class _Directional(_Second):
 
 class JVP(_Directional):
     """``value, directional = f(primals, tangents)``."""
+    kind = "jvp"
 
     def __call__(self, primals, tangents):
         r = self._run(self._inputs(primals, tangents, "tangents"), grad=True)
@@ -281,6 +284,7 @@ class JVP(_Directional):
 
 class HVP(_Directional):
     """``value, grad, hv = f(primals, vector)``; ``hv[a]`` = sum over b of hess[a][b]*vector[b]."""
+    kind = "hvp"
 
     def __call__(self, primals, vector):
         r = self._run(self._inputs(primals, vector, "vector"), grad=True)
