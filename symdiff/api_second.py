@@ -10,8 +10,9 @@ import numpy as np
 
 from .api import KERNELS, Derivative, read_formula
 from .errors import FormulaError
+from .expr import Ex
 from .parser import closest
-from .reverse import reverse
+from .reverse import Line, Program, reverse
 from . import second
 
 
@@ -71,6 +72,9 @@ def jacobian(formula, outputs=None, wrt=None, kernel="auto"):
         available = _named_values(graph, getattr(parsed, "env", None), outs, output_name, root)
         keys = second.check_outputs(outputs, available)
         nodes = [available[k] for k in keys]
+    for key, n in zip(keys, nodes):     # a bare expression's value gets the output's name
+        if graph.nodes[n].op not in ("input", "const") and not graph.nodes[n].names:
+            graph.name(n, key if key not in graph.inputs else f"{key}_out")
     program, variables = _forward_program(graph, nodes, text, _wrt_list(wrt), taken)
     j = Jacobian(second.jacobian_program(program, variables, taken), graph, root, kernel)
     j.outputs = tuple(keys)
@@ -104,12 +108,10 @@ def _forward_program(graph, nodes, text, wrt, taken):
         root = graph.apply("add", (root, n))
     if root is None:      # only inputs and constants: no forward line needed
         root = nodes[0] if not extra_const else extra_const[0]
-    program = reverse(graph, root, text, wrt if wrt is not None else None, None, taken)
+    program = reverse(graph, root, text, wrt, None, taken)
     forward = program.forward
     if len(lines) > 1:
         forward = forward[:-1]     # the sum itself
-    from .expr import Ex
-    from .reverse import Line, Program
     variables, names = [], {l.target for l in forward} | set(program.inputs) | set(taken)
     by_node = {}
     for n in nodes:

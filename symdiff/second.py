@@ -216,7 +216,7 @@ def _with_section(line, section):
                 line.of, section)
 
 
-def finish(body, results, names_needed=None):
+def finish(body, results):
     """Drop lines no result needs, reuse equal expressions, keep the first line's section."""
     needed = set(results)
     keep = []
@@ -228,7 +228,7 @@ def finish(body, results, names_needed=None):
                 needed.add(line.target)
     keep.reverse()
     # sections moved down to the first kept line of their sweep
-    sections, out, pending = {}, [], None
+    out, pending = [], None
     kept = {id(line) for line in keep}
     for line in body:
         if line.section:

@@ -333,3 +333,13 @@ def test_every_path_gives_the_same_numbers_to_the_bit():
     r = np.linspace(1, 2, 5)
     (_, J), (_, JT) = symdiff.jacobian(text)(r=r, t=0.3, p=r), symdiff.jacobian(text, kernel="tape")(r=r, t=0.3, p=r)
     assert all(np.array_equal(J[o][i], JT[o][i]) for o in "xyz" for i in ("r", "t", "p"))
+
+
+def test_jacobian_edge_outputs():
+    assert symdiff.jacobian("x*y")(x=2.0, y=3.0) == ({"f": 6.0}, {"f": {"x": 3.0, "y": 2.0}})
+    values, jac = symdiff.jacobian("r = x*y\nr, x")(x=2.0, y=3.0)       # an input as an output
+    assert values["x"] == 2.0 and jac["x"] == {"x": 1.0, "y": 0.0}
+    values, jac = symdiff.jacobian("r = 2\nq = x*y\nr, q")(x=2.0, y=3.0)  # a constant output
+    assert values["r"] == 2.0 and jac["r"] == {"x": 0.0, "y": 0.0}
+    values, _ = symdiff.jacobian("g = x*y\ng = g + 1\nh = g*2\nh", outputs="g, h")(x=2.0, y=3.0)
+    assert values == {"g": 7.0, "h": 14.0}                                # g: its latest value
