@@ -239,24 +239,32 @@ def finish(body, results):
             pending = None
             out.append(line)
     # equal right-hand sides computed once: later copies become uses of the first
+    accumulated = {l.target for l in out if l.accumulate}
     seen, rename = {}, {}
     final = []
     for line in out:
-        expr = line.expr.substitute({a: var(b) for a, b in rename.items()}) if rename else line.expr
-        line = Line(line.target, expr, line.accumulate, line.rule, line.upstream, line.local, line.of,
-                    line.section)
-        if not line.accumulate and expr.op not in ("var", "num") and expr in seen \
-                and line.target not in results and not _reassigned(out, line.target):
-            rename[line.target] = seen[expr]
-            continue
-        if not line.accumulate and not _reassigned(out, line.target):
+        expr = _rename(line.expr, rename) if rename else line.expr
+        if expr is not line.expr:
+            line = Line(line.target, expr, line.accumulate, line.rule, line.upstream, line.local,
+                        line.of, line.section)
+        if not line.accumulate and line.target not in accumulated and expr.op not in ("var", "num"):
+            if expr in seen and line.target not in results:
+                rename[line.target] = seen[expr]
+                continue
             seen.setdefault(expr, line.target)
         final.append(line)
     return final
 
 
-def _reassigned(lines, target):
-    return any(l.accumulate and l.target == target for l in lines)
+def _rename(ex, mapping):
+    """``ex`` with variables renamed, structure untouched (no re-simplification, so the
+    same float64 operations in the same order); ``ex`` itself where nothing changes."""
+    if ex.op == "var":
+        return var(mapping[ex.args[0]]) if ex.args[0] in mapping else ex
+    if ex.op == "num":
+        return ex
+    args = tuple(_rename(a, mapping) if isinstance(a, Ex) else a for a in ex.args)
+    return ex if all(a is b for a, b in zip(args, ex.args)) else Ex(ex.op, *args)
 
 
 # -- the four programs ---------------------------------------------------------------------
