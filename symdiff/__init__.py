@@ -9,11 +9,14 @@ from .errors import FormulaError, FormulaWarning
 from .api import differentiate, check, Derivative
 
 __version__ = "0.1.0"
-__all__ = ["differentiate", "check", "Derivative", "FormulaError", "FormulaWarning", "__version__"]
+__all__ = ["differentiate", "check", "fit", "Derivative", "FormulaError", "FormulaWarning", "__version__"]
 
 
-def __getattr__(name):   # the trainer is loaded on first use (symdiff/trainer.py)
+def __getattr__(name):   # the trainer and the fitter are loaded on first use
     if name in ("mlp_trainer", "load_trainer"):
         from . import trainer
         return getattr(trainer, name)
+    if name in ("fit", "FitResult"):
+        from . import fitting             # symdiff/fitting.py (needs SciPy)
+        return getattr(fitting, name)
     raise AttributeError(f"module 'symdiff' has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""Fits with losses other than least squares (see symdiff/fitting.py)."""
