@@ -4,7 +4,9 @@ The loss is one formula program: the model's lines, then ``r = (model - y)/fit_s
 ``fit_loss = <loss of r>``, differentiated with ``reduce="sum"``: each evaluation is one
 fused pass over the data giving the total loss and its gradient with respect to the
 parameters, with no per-point array. ``scipy.optimize.minimize(jac=True)`` (BFGS, or
-L-BFGS-B with bounds) minimizes it, starting from the least-squares fit; ``method="adam"``
+L-BFGS-B with bounds) minimizes it, starting from the least-squares fit, and Nelder-Mead
+polishes the result (a kink of ``abs`` stalls a gradient method short of the minimum);
+the two alternate while the loss falls. ``method="adam"``
 runs Adam on the same kernel.
 
 Standard errors are reported for least squares only (NaN for other losses).
@@ -100,15 +102,27 @@ def fit_loss(d, text, names, columns, n, target, x0, bounds, loss, method, progr
             options["gtol"] = 1e-12
         else:
             options.update(ftol=1e-15, gtol=1e-12)
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            out = optimize.minimize(value_and_grad, start, jac=True, method=how,
-                                    bounds=list(zip(*bounds)) if how == "L-BFGS-B" else None,
-                                    options=options)
-        x, value, count = out.x, out.fun, out.nfev
-        # BFGS reports "precision loss" at a kink of |r| it cannot improve on: a minimum.
+        box = list(zip(*bounds)) if bounded else None
+        x, value, count = start, math.inf, 0
+        for _ in range(4):          # gradient steps, then a derivative-free polish, until stuck
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                out = optimize.minimize(value_and_grad, x, jac=True, method=how,
+                                        bounds=box if how == "L-BFGS-B" else None, options=options)
+                count += out.nfev
+                polish = optimize.minimize(lambda v: value_and_grad(v)[0], out.x, method="Nelder-Mead",
+                                           bounds=box, options={"xatol": 1e-13, "fatol": 1e-15,
+                                                                "maxfev": 400 * (p + 1), "adaptive": p > 2})
+                count += polish.nfev
+            best = polish if polish.fun < out.fun else out
+            improved = best.fun < value * (1 - 1e-14) if math.isfinite(value) else math.isfinite(best.fun)
+            if improved:
+                x, value = best.x, float(best.fun)
+            if not improved or best is out:
+                break
+        # BFGS stops with "precision loss" at a kink of the loss (|r|): the polish checks it.
         success = bool(np.isfinite(value)) and (out.success or "precision" in str(out.message))
-        message = f"{how}: {out.message}"
+        message = f"{how}, then Nelder-Mead: {out.message}"
         if squares is not None and squares.success:
             count += squares.steps
     stderr, cov = np.full(p, np.nan), np.full((p, p), np.nan)
