@@ -321,7 +321,6 @@ def _other_loss(text, names, columns, target, x0, bounds, loss, d):
     import warnings
     from .api import differentiate
     from .fit_losses import loss_program
-    from .fitting import _scipy_optimize
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         total = differentiate(loss_program(text, target, loss), wrt=names, reduce="sum", kernel=d.kernel)
@@ -338,11 +337,6 @@ def _other_loss(text, names, columns, target, x0, bounds, loss, d):
         out = dask.compute(value, *(grads[k] for k in names))
         return float(out[0]), np.array([float(v) for v in out[1:]])
 
-    bounded = np.any(np.isfinite(bounds[0])) or np.any(np.isfinite(bounds[1]))
-    how = "L-BFGS-B" if bounded else "BFGS"
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        out = _scipy_optimize().minimize(value_and_grad, x0, jac=True, method=how,
-                                         bounds=list(zip(*bounds)) if bounded else None)
-    success = bool(np.isfinite(out.fun)) and (out.success or "precision" in str(out.message))
-    return out.x, float(out.fun), success, f"{how}: {out.message}", count[0]
+    from .fit_losses import minimize_loss
+    x, value, _, success, message = minimize_loss(value_and_grad, x0, bounds, polish=False)
+    return x, value, success, message, count[0]

@@ -6,7 +6,9 @@ fused pass over the data giving the total loss and its gradient with respect to 
 parameters, with no per-point array. ``scipy.optimize.minimize(jac=True)`` (BFGS, or
 L-BFGS-B with bounds) minimizes it, starting from the least-squares fit, and Nelder-Mead
 polishes the result (a kink of ``abs`` stalls a gradient method short of the minimum);
-the two alternate while the loss falls. ``method="adam"``
+the two alternate while the loss falls. On Dask data the polish is left out (each of its
+hundreds of evaluations would be a distributed pass): losses with kinks ("absolute")
+are then only as exact as BFGS gets at a kink. ``method="adam"``
 runs Adam on the same kernel.
 
 Standard errors are reported for least squares only (NaN for other losses).
@@ -91,38 +93,10 @@ def fit_loss(d, text, names, columns, n, target, x0, bounds, loss, method, progr
                                Progress(False), False, max_steps)
         if squares.success:
             start = np.array([squares.params[k] for k in names])
-    bounded = np.any(np.isfinite(bounds[0])) or np.any(np.isfinite(bounds[1]))
     if method == "adam":
         x, value, count, message, success = adam(value_and_grad, start, bounds, n, lr, steps)
     else:
-        optimize = _scipy_optimize()
-        how = "L-BFGS-B" if bounded or method == "lbfgs" else "BFGS"
-        options = {"maxiter": max_steps or 2000 * (p + 1)}
-        if how == "BFGS":
-            options["gtol"] = 1e-12
-        else:
-            options.update(ftol=1e-15, gtol=1e-12)
-        box = list(zip(*bounds)) if bounded else None
-        x, value, count = start, math.inf, 0
-        for _ in range(4):          # gradient steps, then a derivative-free polish, until stuck
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                out = optimize.minimize(value_and_grad, x, jac=True, method=how,
-                                        bounds=box if how == "L-BFGS-B" else None, options=options)
-                count += out.nfev
-                polish = optimize.minimize(lambda v: value_and_grad(v)[0], out.x, method="Nelder-Mead",
-                                           bounds=box, options={"xatol": 1e-13, "fatol": 1e-15,
-                                                                "maxfev": 400 * (p + 1), "adaptive": p > 2})
-                count += polish.nfev
-            best = polish if polish.fun < out.fun else out
-            improved = best.fun < value * (1 - 1e-14) if math.isfinite(value) else math.isfinite(best.fun)
-            if improved:
-                x, value = best.x, float(best.fun)
-            if not improved or best is out:
-                break
-        # BFGS stops with "precision loss" at a kink of the loss (|r|): the polish checks it.
-        success = bool(np.isfinite(value)) and (out.success or "precision" in str(out.message))
-        message = f"{how}, then Nelder-Mead: {out.message}"
+        x, value, count, success, message = minimize_loss(value_and_grad, start, bounds, method, max_steps)
         if squares is not None and squares.success:
             count += squares.steps
     stderr, cov = np.full(p, np.nan), np.full((p, p), np.nan)
@@ -136,6 +110,57 @@ def fit_loss(d, text, names, columns, n, target, x0, bounds, loss, method, progr
     return FitResult(text, d, names, x, stderr, cov, value, success, message, count, method, n,
                      loss if isinstance(loss, str) and loss in BUILTIN else f"sum({loss})",
                      columns, target, extra_source=total.source)
+
+
+def minimize_loss(value_and_grad, start, bounds, method="auto", max_steps=None, polish=True):
+    """BFGS (L-BFGS-B with bounds) with the exact gradient, on parameters scaled by their
+    starting size and the loss scaled by its starting value (so the tolerances are
+    relative); then (``polish``) Nelder-Mead, since a kink of ``abs`` stalls a gradient
+    method short of the minimum, alternating while the loss falls. Returns
+    (x, loss, evaluations, success, message)."""
+    from .fitting import _scipy_optimize
+    optimize = _scipy_optimize()
+    start = np.asarray(start, dtype=float)
+    p = len(start)
+    scale = np.where(start != 0, np.abs(start), 1.0)
+    f0 = abs(value_and_grad(start)[0])
+    f0 = f0 if math.isfinite(f0) and f0 > 0 else 1.0
+
+    def scaled(u):
+        value, grad = value_and_grad(u * scale)
+        return value / f0, grad * scale / f0
+
+    bounded = np.any(np.isfinite(bounds[0])) or np.any(np.isfinite(bounds[1]))
+    how = "L-BFGS-B" if bounded or method == "lbfgs" else "BFGS"
+    options = {"maxiter": max_steps or 2000 * (p + 1)}
+    if how == "BFGS":
+        options["gtol"] = 1e-14
+    else:
+        options.update(ftol=1e-15, gtol=1e-14)
+    box = list(zip(bounds[0] / scale, bounds[1] / scale)) if bounded else None
+    u, value, count = start / scale, math.inf, 1
+    for _ in range(4 if polish else 1):
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            out = optimize.minimize(scaled, u, jac=True, method=how,
+                                    bounds=box if how == "L-BFGS-B" else None, options=options)
+            count += out.nfev
+            best = out
+            if polish:
+                nm = optimize.minimize(lambda v: scaled(v)[0], out.x, method="Nelder-Mead", bounds=box,
+                                       options={"xatol": 1e-13, "fatol": 1e-15,
+                                                "maxfev": 400 * (p + 1), "adaptive": p > 2})
+                count += nm.nfev
+                best = nm if nm.fun < out.fun else out
+        improved = best.fun < value * (1 - 1e-14) if math.isfinite(value) else math.isfinite(best.fun)
+        if improved:
+            u, value = best.x, float(best.fun)
+        if not improved or best is out:
+            break
+    # BFGS stops with "precision loss" at a kink of the loss (|r|): the polish checked it.
+    success = bool(np.isfinite(value)) and (out.success or "precision" in str(out.message))
+    return u * scale, value * f0, count, success, \
+        f"{how}{', then Nelder-Mead' if polish else ''}: {out.message}"
 
 
 def adam(value_and_grad, x0, bounds, n, lr, steps, beta1=0.9, beta2=0.999, eps=1e-12):
