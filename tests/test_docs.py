@@ -21,7 +21,7 @@ import symdiff
 from symdiff.cli import main
 
 DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
-PAGES = ["differentiate.md", "inspect.md", "trainer.md"]
+PAGES = ["differentiate.md", "inspect.md", "trainer.md", "fit.md"]
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 _FENCE = re.compile(r"^```(\w+)\n(.*?)^```$", re.S | re.M)
 
@@ -33,6 +33,9 @@ def blocks(page, kind):
 
 
 def needs_trainer(page):
+    if page == "fit.md":
+        pytest.importorskip("scipy")
+        pytest.importorskip("dask.array")
     if page != "trainer.md":
         return
     try:
@@ -94,8 +97,8 @@ def test_command_line_examples(page, in_tmp):
     examples = list(console_examples(page))
     if not examples:
         pytest.skip("no command-line examples on this page")
-    if any(cmd.startswith("python ") for cmd, _ in examples):
-        # the python examples use what the pycon examples of the page exported
+    if any(cmd.startswith("python ") or " --data " in cmd for cmd, _ in examples):
+        # the python examples (and --data files) use what the pycon examples of the page wrote
         test_python_examples(page, in_tmp)
     checker = doctest.OutputChecker()
     for command, expected in examples:
