@@ -188,3 +188,17 @@ def test_plot(tmp_path):
     path = tmp_path / "fit.png"
     r.plot(path=str(path))
     assert path.stat().st_size > 1000
+
+
+def test_verbose_reports_progress(capsys, monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *args, **kwargs):      # the plain-text progress lines
+        if name == "tqdm":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    symdiff.fit(MISRA["model"], {"x": MISRA["x"], "y": MISRA["y"]}, {"b1": 500, "b2": 1e-4}, verbose=True)
+    err = capsys.readouterr().err
+    assert "symdiff fit: evaluation 1, loss" in err and "symdiff fit: converged after" in err
