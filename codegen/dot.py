@@ -11,14 +11,14 @@ import shutil
 import subprocess
 from collections import Counter, deque
 
+from symdiff.functions import OPS
+
 from .printer import number
 
 MAX_NODES = 200          # default: beyond this, the nodes nearest the output and a summary
 RENDER_TIMEOUT = 60.0    # seconds given to the dot program
 FORMATS = ("svg", "png", "pdf", "jpg", "gif", "ps", "eps", "plain", "json")
 
-_OP_LABEL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "neg": "neg"}
-_ORDERED = {"sub", "div", "pow", "max", "min"}   # operand order matters: label the edges a, b
 
 
 class GraphvizNotFound(RuntimeError):
@@ -55,7 +55,7 @@ class DotGraph:
         elif node.op == "const":
             head = number(node.value, node.text)
         else:
-            op = _OP_LABEL.get(node.op, node.op)
+            op = OPS[node.op].label or node.op
             name = self.output if i == self.root and self.output else (node.names[0] if node.names else None)
             head = f"{name} = {op}" if name else op
         fields = [_escape(head)]
@@ -103,7 +103,9 @@ class DotGraph:
                         summarized.add(i)
                         out.append(f"  hidden -> n{i} [style=dashed];")
                     continue
-                label = f' [label="{"ab"[k]}"]' if node.op in _ORDERED and k < 2 else ""
+                # operand order matters (for max and min at a tie too): label the edges a, b
+                ordered = len(node.args) > 1 and (not OPS[node.op].commutative or node.op in ("max", "min"))
+                label = f' [label="{"abc"[k]}"]' if ordered and k < 3 else ""
                 out.append(f"  n{a} -> n{i}{label};")
         out.append("}")
         return "\n".join(out) + "\n"

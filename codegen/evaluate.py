@@ -2,23 +2,25 @@
 kernel module computes it (same functions, same powers), for ``d.trace``: the numbers a
 trace shows are the numbers ``d()`` returns, to the bit."""
 import builtins
-import operator
 
 from symdiff.functions import OPS
 
 from .powers import plain_power
 
-_INFIX = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
-          "div": operator.truediv, "gt": operator.gt, "ge": operator.ge, "lt": operator.lt,
-          "le": operator.le, "eq": operator.eq}
+
+def _function(op, module):
+    """The function op's printed form calls, as ``module`` binds it (its table entry says
+    where: ``np.<func>``, ``math.<func>``, a helper or a builtin)."""
+    if op.python is not None:
+        return op.python
+    if op.namespace is not None:
+        return getattr(getattr(module, op.namespace), op.func)
+    return getattr(module, op.func, None) or getattr(builtins, op.func)
 
 
-def _function(template, module):
-    """The function a printed form like ``np.exp({0})`` or ``sigmoid({0})`` calls."""
-    head = template.split("(", 1)[0]
-    if head.startswith("np."):
-        return getattr(module.np, head[3:])
-    return getattr(module, head, None) or getattr(builtins, head)
+def _infix(op):
+    return {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+            "div": lambda a, b: a / b}.get(op) or OPS[op].python
 
 
 def plain_value(ex, env, module):
@@ -31,7 +33,7 @@ def plain_value(ex, env, module):
         return ex.args[0]
     if op == "call":
         args = [plain_value(a, env, module) for a in ex.args[1:]]
-        return _function(OPS[ex.args[0]].printed, module)(*args)
+        return _function(OPS[ex.args[0]], module)(*args)
     if op == "where":
         cond, a, b = ex.args
         return plain_value(a, env, module) if plain_value(cond, env, module) \
@@ -41,4 +43,4 @@ def plain_value(ex, env, module):
     left, right = (plain_value(a, env, module) for a in ex.args)
     if op == "pow":
         return plain_power(left, right, *ex.args)
-    return _INFIX[op](left, right)
+    return _infix(op)(left, right)

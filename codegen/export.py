@@ -10,7 +10,7 @@ import os
 
 from symdiff.functions import HELPERS
 
-from .printer import docstring, function_source, helpers_used
+from .printer import docstring, function_source, helpers_used, imports_used
 
 JIT_OPTIONS = 'cache=True, error_model="numpy"'
 NUMBA_MAX_LINES = 2000   # numba=None: bigger programs are exported without Numba (see below)
@@ -54,7 +54,8 @@ def module_text(program, version, numba=None):
     if inputs:
         header.append(f"    value_and_grad_arrays({params}) -> the same, elementwise over NumPy arrays")
     header.append('"""')
-    parts = ["\n".join(header) + "\nimport os\n\nimport numpy as np\n\n"
+    stdlib = "".join(f"import {m}\n" for m in sorted({"os", *imports_used(program)}))
+    parts = ["\n".join(header) + f"\n{stdlib}\nimport numpy as np\n\n"
              f"__formula__ = {program.text!r}\n"
              f"__symdiff_version__ = {version!r}\n"
              f"inputs = {tuple(inputs)!r}\n"

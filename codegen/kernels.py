@@ -15,19 +15,18 @@ The same module text runs as plain Python (``prange = range``), which is how the
 compare Numba against Python on the very same source.
 """
 import functools
-import pathlib
 import warnings
 
 import numpy as np
 
-from symdiff.api import KERNELS          # "auto", "straight", "tape"
 from symdiff.functions import HELPERS
+from symdiff.version import KERNELS
 
 from . import cache, vnumpy
-from .printer import function_source, helpers_used
+from .compiled import Compiled, build_stamp
+from .printer import function_source, header, helpers_used
 
 PARALLEL_MIN = 1 << 17   # points per call before the prange loop is worth its threads
-OPTIONS = dict(cache=True, error_model="numpy", nogil=True)
 INLINE_MAX_LINES = 160   # programs up to this size are inlined whole into their loops
 INLINE_MAX_CALLS = 24    # ... and up to this many transcendental calls
 WARN_LINES = 2000        # kernels bigger than this take Numba minutes to compile: say so
@@ -71,27 +70,12 @@ def _loop_source(program, mask, kind, loop):
     return "\n".join(lines) + "\n"
 
 
-@functools.lru_cache(maxsize=None)
-def build_stamp():
-    """What, besides a module's text, decides its compiled code: symdiff's version, the
-    compile options and the math bound to ``np``. It goes into the module text, so the
-    content hash (and Numba's cache) changes whenever any of them does."""
-    import hashlib
-    import symdiff
-    from . import vmath
-    h = hashlib.sha256()
-    for part in (symdiff.__version__, repr(sorted(OPTIONS.items())), repr(sorted(vnumpy.FAST.items())),
-                 *(pathlib.Path(f).read_bytes() for f in (vmath.__file__, vnumpy.__file__, __file__))):
-        h.update(part if isinstance(part, bytes) else part.encode())
-    return h.hexdigest()[:16]
-
-
 def module_source(program, mask=None):
     """The whole kernel module for a program and (optionally) an array mask."""
     inline = "inline" if inline_policy(program) else "no-inline"
     parts = ['"""symdiff kernel module (generated; edit the formula, not this file)."""\n'
              f"# build {build_stamp()} {inline}: symdiff version, compile options, math library\n"
-             "import numpy as np\n\nprange = range  # numba.prange when compiled\n"]
+             f"{header(program)}\nprange = range  # numba.prange when compiled\n"]
     parts += [HELPERS[h] + "\n" for h in helpers_used(program)]
     parts.append(function_source(program, "value", with_grad=False))
     parts.append(function_source(program, "value_and_grad"))
@@ -104,70 +88,12 @@ def module_source(program, mask=None):
     return "\n\n".join(parts)
 
 
-class Compiled:
-    """Numba-compiled functions of one kernel module (compiled lazily, on first call).
-
-    ``names``: the module's functions to compile; ``inline``: those Numba inlines at its IR
-    level into their callers; ``np_inline``: whether vmath's functions are inlined too."""
-
-    def __init__(self, source, names, inline=(), np_inline=False):
-        import numba
-        self.source = source
-        self.module = cache.load(source)
-        self.names = [name for name in names if hasattr(self.module, name)]
-        self._numba = numba
-        self.inline = set(inline)
-        self.np_inline = np_inline
-        self._wrap(cache_on=True)
-        self._first = set()
-
-    @classmethod
-    def of_program(cls, program, mask=None):
-        inline = inline_policy(program)
-        names = helpers_used(program) + ["value", "value_and_grad"]
-        loops = [f"{k}_{l}" for k in ("grad", "value") for l in ("loop", "ploop")] if mask is not None else []
-        return cls(module_source(program, mask), names + loops, names if inline else (), inline)
-
-    def _wrap(self, cache_on):
-        numba = self._numba
-        mod = self.module
-        mod.prange = numba.prange
-        mod.np = vnumpy.compiled(self.np_inline)
-        for name in self.names:
-            fn = getattr(mod, name)
-            fn = getattr(fn, "py_func", fn)
-            opts = dict(OPTIONS, cache=cache_on)
-            if name.endswith("_ploop"):
-                opts["parallel"] = True
-            elif name in self.inline:
-                opts["inline"] = "always"   # a call left in a loop body stops vectorization
-            setattr(mod, name, numba.njit(**opts)(fn))
-
-    def __call__(self, name, *args):
-        fn = getattr(self.module, name)
-        if name in self._first:
-            return fn(*args)
-        try:
-            result = fn(*args)
-        except Exception as exc:  # a damaged Numba cache entry: rebuild without it
-            if not _cache_fault(exc):
-                raise
-            warnings.warn(f"symdiff: Numba cache entry for {self.module.__file__} is damaged "
-                          f"({type(exc).__name__}: {exc}); recompiling without the cache",
-                          RuntimeWarning, stacklevel=3)
-            cache._drop_numba_cache(self.module.__file__)
-            self._wrap(cache_on=False)
-            result = getattr(self.module, name)(*args)
-        self._first.add(name)
-        return result
-
-
-def _cache_fault(exc):
-    import pickle
-    text = f"{type(exc).__module__}.{type(exc).__name__}: {exc}"
-    return isinstance(exc, (pickle.UnpicklingError, EOFError, OSError, AttributeError,
-                            ImportError, IndexError, KeyError, ValueError, TypeError)) \
-        and "TypingError" not in text
+def compile_program(program, mask=None):
+    """The program's kernel module (with loops for ``mask``), compiled lazily."""
+    inline = inline_policy(program)
+    names = helpers_used(program) + ["value", "value_and_grad"]
+    loops = [f"{k}_{l}" for k in ("grad", "value") for l in ("loop", "ploop")] if mask is not None else []
+    return Compiled(module_source(program, mask), names + loops, names if inline else (), inline)
 
 
 def plain_module(program):
@@ -177,6 +103,7 @@ def plain_module(program):
     from . import powers
     module = cache.load_plain(module_source(program), powers.PLAIN, powers.rewrite)
     module.np = vnumpy.plain()
+    module.math = vnumpy.plain_math()
     for name in ("value", "value_and_grad"):
         setattr(module, name, _float64_arguments(getattr(module, name)))
     return module
@@ -230,7 +157,7 @@ class Kernels:
                 warnings.warn(f"symdiff: compiling a {size}-line kernel with Numba; this can take "
                               "minutes (it is cached afterwards). kernel='tape' needs no compile.",
                               RuntimeWarning, stacklevel=4)
-            compiled = Compiled.of_program(self.program, mask)
+            compiled = compile_program(self.program, mask)
             self._modules[mask] = compiled
         return compiled
 

@@ -141,10 +141,8 @@ def _helpers(calls):
 
 # -- the module ------------------------------------------------------------------------------
 def module_source(config):
-    """The whole training module for a validated ``config``."""
-    if config.unroll:
-        from .mlp_unrolled import module_source as unrolled
-        return unrolled(config)
+    """The whole training module for a validated ``config`` with loops over units
+    (``config.unroll``: ``codegen.mlp_unrolled.module_source``)."""
     lay = Layout(config)
     calls = set()
     body = [learning_rate_source(config, calls), new_layers_source(lay),
@@ -610,7 +608,7 @@ def compile_module(source):
     """
     import numba
     from . import cache
-    from .kernels import OPTIONS
+    from .compiled import OPTIONS
     module = cache.load(source)
     if getattr(module, "_symdiff_compiled", False):
         return module

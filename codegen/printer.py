@@ -6,12 +6,7 @@ bytes.
 """
 import math
 
-from symdiff.functions import HELPERS, OPS
-
-_PREC = {"where": 0, "gt": 1, "ge": 1, "lt": 1, "le": 1, "eq": 1, "add": 2, "sub": 2,
-         "mul": 3, "div": 3, "neg": 4, "pow": 5}
-_SYMBOL = {"add": " + ", "sub": " - ", "mul": "*", "div": "/", "pow": "**",
-           "gt": " > ", "ge": " >= ", "lt": " < ", "le": " <= ", "eq": " == "}
+from symdiff.functions import HELPERS, OPS, imports_of
 COMMENT_COLUMN = 36
 
 
@@ -51,7 +46,7 @@ def _print(ex):
         if p == 3 and ex.args[0].op in ("mul", "div") and not inner.startswith("-"):
             return "-" + inner, 3          # -(a*b) == (-a)*b exactly; print it plainly
         return ("-" + inner, 4) if p >= 5 else (f"-({inner})", 4)
-    prec = _PREC[op]
+    symbol, prec = _infix(op)
     left, lp = _print(ex.args[0])
     right, rp = _print(ex.args[1])
     if op == "pow":       # right-associative; a negative or compound base needs parentheses
@@ -60,7 +55,14 @@ def _print(ex):
     else:                 # left-associative: same precedence on the right keeps parentheses
         left = left if lp >= prec else f"({left})"
         right = right if rp > prec else f"({right})"
-    return left + _SYMBOL[op] + right, prec
+    return left + symbol + right, prec
+
+
+def _infix(op):
+    """(symbol, precedence) of an infix op: arithmetic from the table; a comparison in a
+    condition (``a > b``, in rules' selects) binds loosest."""
+    entry = OPS[op]
+    return (entry.symbol, entry.precedence) if entry.symbol else (f" {entry.label} ", 1)
 
 
 def helpers_used(program, with_grad=True):
@@ -71,6 +73,18 @@ def helpers_used(program, with_grad=True):
         called |= line.expr.calls()
     wanted = {OPS[c].helper for c in called if OPS[c].helper}
     return [h for h in HELPERS if h in wanted]
+
+
+def imports_used(program, with_grad=True):
+    """Modules besides numpy that the program's lines need ("math" for math.erf)."""
+    lines = program.forward + (program.backward if with_grad else ())
+    return imports_of(set().union(*(line.expr.calls() for line in lines)))
+
+
+def header(program, with_grad=True):
+    """The import lines a module holding the program starts with."""
+    extra = "".join(f"import {m}\n" for m in imports_used(program, with_grad))
+    return (extra + "\n" if extra else "") + "import numpy as np\n"
 
 
 def docstring(program, limit=12):
@@ -127,7 +141,7 @@ def function_source(program, name="value_and_grad", with_grad=True):
 
 def readable_source(program):
     """What ``d.source`` shows: the helpers it calls, then value_and_grad."""
-    parts = ["import numpy as np\n"]
+    parts = [header(program)]
     for h in helpers_used(program):
         parts.append(HELPERS[h] + "\n")
     parts.append(function_source(program))

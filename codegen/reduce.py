@@ -27,7 +27,8 @@ import functools
 
 import numpy as np
 
-from .kernels import OPTIONS, PARALLEL_MIN, Compiled, inline_policy, module_source
+from .compiled import OPTIONS, Compiled
+from .kernels import PARALLEL_MIN, inline_policy, module_source
 from .printer import helpers_used
 
 LANES = 128               # lane accumulators per chunk (a power of two)
@@ -58,7 +59,7 @@ def reduce_source(program, mask, kind, loop):
     one array mask: leaf sums of the value and of the gradients with respect to scalar
     inputs go to ``partials`` (one row per leaf); gradients with respect to array inputs
     are written per point."""
-    used = set(program.inputs) | {"lane_sum", "value", "value_and_grad", "np", "prange"}
+    used = set(program.inputs) | {"lane_sum", "value", "value_and_grad", "np", "math", "prange"}
     n, t, start, stop, b0, m, j, partials = (
         _fresh(x, used) for x in ("n", "t", "start", "stop", "b0", "m", "j", "partials"))
     is_array = dict(zip(program.inputs, mask))

@@ -32,37 +32,38 @@ import heapq
 
 import numpy as np
 
-from symdiff.functions import FUNCTIONS, HELPERS
+from symdiff.functions import HELPERS, OPS
 
 from . import cache, powers, vnumpy
+from .compiled import Compiled, build_stamp
 
 WORK_BYTES = 1 << 23         # aim for a work array of about this size
 BLOCK_MAX = 256              # points per block at most
 PARALLEL_WORK = 1 << 22      # instructions x points before the tape uses every thread
 
 _A, _B, _C = "W[a, j]", "W[b, j]", "W[c, j]"
+
+
+def _branch(op):
+    """W[d, j] for one op, from its table entry: infix arithmetic or its printed form."""
+    if op.symbol:
+        return f"{_A}{op.symbol}{_B}"
+    if op.name == "neg":
+        return f"-{_A}"
+    return op.printed.format(_A, _B, _C)
+
+
 BRANCHES = [  # (opcode name, expression for W[d, j]); b is an int exponent for powi
-    ("add", f"{_A} + {_B}"),
-    ("sub", f"{_A} - {_B}"),
-    ("mul", f"{_A}*{_B}"),
-    ("div", f"{_A}/{_B}"),
-    ("neg", f"-{_A}"),
-    ("pow", f"{_A}**{_B}"),
+    *[(name, _branch(op)) for name, op in OPS.items() if op.symbol or name == "neg"],
     ("powi", f"ipow({_A}, b)"),
     ("pow_half", f"pow_half({_A})"),
-    ("exp2", f"exp2({_A})"),
-    ("gt", f"1.0 if {_A} > {_B} else 0.0"),
-    ("ge", f"1.0 if {_A} >= {_B} else 0.0"),
-    ("lt", f"1.0 if {_A} < {_B} else 0.0"),
-    ("le", f"1.0 if {_A} <= {_B} else 0.0"),
-    ("eq", f"1.0 if {_A} == {_B} else 0.0"),
-    ("where", f"{_B} if {_A} != 0.0 else {_C}"),
+    ("exp2_times", f"exp2({_A})"),
     # a product used once, by a sum: one pass over the rows instead of two (the same two
     # roundings: Numba does not contract a*b + c into an FMA)
     ("muladd", f"{_A}*{_B} + {_C}"),
     ("mulsub", f"{_A}*{_B} - {_C}"),
     ("submul", f"{_C} - {_A}*{_B}"),
-] + [(name, op.printed.format(_A, _B)) for name, op in FUNCTIONS.items()]
+] + [(name, _branch(op)) for name, op in OPS.items() if op.printed is not None]
 OPCODE = {name: k for k, (name, _) in enumerate(BRANCHES)}
 INT32_MAX = 2**31 - 1
 
@@ -70,7 +71,6 @@ INT32_MAX = 2**31 - 1
 @functools.lru_cache(maxsize=None)
 def interpreter_source():
     """The interpreter module (deterministic: the same table gives the same bytes)."""
-    from .kernels import build_stamp
     branches = []
     for k, (name, expr) in enumerate(BRANCHES):
         branches.append(f"        {'if' if k == 0 else 'elif'} op == {k}:  # {name}\n"
@@ -238,7 +238,7 @@ def lower(program, grad=True):
         if kind == "pow_half":
             return emit("pow_half", walk(base))
         if kind == "exp2":
-            return emit("exp2", emit("mul", const(float(k[0])), walk(exponent)))
+            return emit("exp2_times", emit("mul", const(float(k[0])), walk(exponent)))
         return emit("pow", walk(base), walk(exponent))
 
     for line in lines:
@@ -337,7 +337,6 @@ def _allocate(instrs, consts, n_in, results):
 @functools.lru_cache(maxsize=None)
 def compiled():
     """The interpreter module, Numba-compiled (lazily, on first call; cached on disk)."""
-    from .kernels import Compiled
     return Compiled(interpreter_source(), list(HELPERS) + ["ipow", "pow_half", "exp2", "run_block",
                                                            "new_work", "tape_loop", "tape_ploop"],
                     inline=(), np_inline=True)
@@ -348,5 +347,6 @@ def plain():
     """The interpreter module as plain Python (for tests: slow, but no compile)."""
     module = cache.load_plain(interpreter_source())
     module.np = vnumpy.plain()
+    module.math = vnumpy.plain_math()
     module.exp2 = powers.exp2       # libm's exp2, inf (not OverflowError) on overflow
     return lambda name, *args: getattr(module, name)(*args)

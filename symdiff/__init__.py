@@ -7,8 +7,8 @@
 """
 from .errors import FormulaError, FormulaWarning
 from .api import differentiate, check, Derivative
+from .version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["differentiate", "check", "fit", "Derivative", "FormulaError", "FormulaWarning", "__version__"]
 
 

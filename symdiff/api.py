@@ -13,11 +13,10 @@ import numpy as np
 
 from .errors import FormulaError, FormulaWarning
 from .graph import Graph
+from .inspection import InspectMixin   # show/trace/graph/stats/export/notebook reprs
 from .parser import closest, parse
 from .reverse import reverse
-
-
-KERNELS = ("auto", "straight", "tape")
+from .version import KERNELS
 
 
 def differentiate(formula, wrt=None, kernel="auto", reduce=None):
@@ -75,16 +74,6 @@ def _warn_dead_statements(graph, root, output):
         warnings.warn(f"symdiff: {where} never reach{'es' if len(dead) == 1 else ''} the output "
                       f"{output}, so {'it is' if len(dead) == 1 else 'they are'} left out; the output "
                       "is the last statement's value", FormulaWarning, stacklevel=3)
-
-
-try:   # show/trace/graph/stats/export/notebook reprs live in symdiff/inspection.py
-    from .inspection import InspectMixin
-except ImportError as exc:  # pragma: no cover - only while that module is being written
-    if exc.name != "symdiff.inspection":
-        raise
-
-    class InspectMixin:
-        pass
 
 
 SCALAR_TIER_UP = 1   # scalar calls run as plain Python this many times before compiling

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import FormulaError
-from .functions import OPS, CONSTANTS, FUNCTIONS, custom_sympy, expand_definitions, sympy
+from .functions import (COMPOSED, CONSTANTS, FUNCTIONS, OPS, Build, expand_definitions,
+                        sympy, sympy_functions)
 
 _MAX_EXACT_INT = 2 ** 53
 
@@ -74,9 +75,17 @@ class Graph:
             if isinstance(exponent, int) and exponent < 0:   # x**-2 -> x**-2.0: see below
                 args = (args[0], self.const(float(exponent)))
         key = (op, args)
-        if op in ("add", "mul", "max", "min"):   # commutative: a*b and b*a are one node
+        if OPS[op].commutative:   # a*b and b*a are one node
             key = (op, tuple(sorted(args)))
         return self._add(key, Node(0, op, args, pos=pos))
+
+    def call(self, name, args, pos=(None, None)):
+        """The node for the function ``name`` called on ``args`` (node ids): an op, or a
+        composed function built from ops. The caller has checked the argument count."""
+        composed = COMPOSED.get(name)
+        if composed is not None:
+            return composed.build(Build(self, pos), *args)
+        return self.apply(name, args, pos)
 
     def name(self, node_id, name):
         """Record a user's name for a value (the latest name is printed)."""
@@ -123,6 +132,7 @@ class Graph:
             if not ready:
                 stack.append((e, True))
                 stack.extend((a, False) for a in reversed(e.args) if a not in done
+                             and isinstance(a, sympy.Expr) and not isinstance(e, sympy.Piecewise)
                              and not (isinstance(e, sympy.Pow) and a is e.exp and a.is_Number))
                 continue
             done[e] = _sympy_node(g, e, done)
@@ -166,15 +176,6 @@ def _fold(op, values):
         return float(OPS[op].numpy(*(np.float64(v) for v in values)))
 
 
-def _sympy_funcs():
-    import sympy as sp
-    table = {sp.exp: "exp", sp.log: "log", sp.sin: "sin", sp.cos: "cos", sp.tan: "tan",
-             sp.sinh: "sinh", sp.cosh: "cosh", sp.tanh: "tanh", sp.Abs: "abs",
-             sp.sign: "sign", sp.Max: "max", sp.Min: "min"}
-    table.update({cls: name for name, (cls, _) in custom_sympy().items()})
-    return table
-
-
 def _sympy_node(g, e, done):
     import sympy
     if isinstance(e, sympy.Symbol):
@@ -210,17 +211,43 @@ def _sympy_node(g, e, done):
             return g.apply("sqrt", (base,))
         expo = done[exp] if exp in done else _sympy_node(g, exp, done)
         return g.apply("pow", (base, expo))
-    name = _sympy_funcs().get(e.func)
+    if isinstance(e, sympy.Piecewise):
+        return _piecewise(g, e, done)
+    name = _RELATIONS.get(type(e).__name__) or sympy_functions().get(e.func)
     if name is None:
         raise FormulaError(f"SymPy expression uses {e.func}, which symdiff does not support",
                            hint="supported functions: " + ", ".join(sorted(FUNCTIONS)))
-    args = [done[a] for a in e.args]
-    if name in ("max", "min") and len(args) > 2:
-        acc = args[0]
-        for a in args[1:]:
-            acc = g.apply(name, (acc, a))
-        return acc
+    args = [done[a] if a in done else _sympy_node(g, a, done) for a in e.args]
+    if name in ("max", "min", "and", "or") and len(args) > 2:
+        return _chain(g, name, args)
     return g.apply(name, args)
+
+
+_RELATIONS = {"StrictGreaterThan": "gt", "GreaterThan": "ge", "StrictLessThan": "lt",
+              "LessThan": "le", "Equality": "eq", "Unequality": "ne", "And": "and", "Or": "or",
+              "Not": "not"}
+
+
+def _chain(g, name, args):
+    acc = args[0]
+    for a in args[1:]:
+        acc = g.apply(name, (acc, a))
+    return acc
+
+
+def _piecewise(g, e, done):
+    """Piecewise((a, c1), (b, c2), ..., (z, True)) -> where(c1, a, where(c2, b, ... z))."""
+    import sympy
+    pieces = list(e.args)
+    if pieces[-1].cond != sympy.true:
+        raise FormulaError("a SymPy Piecewise without a final (value, True) piece is undefined somewhere",
+                           hint="end it with (value, True)")
+    acc = _sympy_node(g, pieces[-1].expr, done) if pieces[-1].expr not in done else done[pieces[-1].expr]
+    for piece in reversed(pieces[:-1]):
+        cond = _sympy_node(g, piece.cond, done)
+        value = done[piece.expr] if piece.expr in done else _sympy_node(g, piece.expr, done)
+        acc = g.apply("where", (cond, value, acc))
+    return acc
 
 
 def _check_name(name):

@@ -452,7 +452,7 @@ class InspectMixin:
         over 2,000 lines, whose straight-line code takes Numba minutes: ``numba=True``
         forces it, ``False`` never). Returns the path."""
         from codegen.export import write_module
-        from . import __version__
+        from .version import __version__
         return write_module(self.program, path, __version__, numba=numba)
 
     # -- notebooks --------------------------------------------------------------------------

@@ -6,11 +6,12 @@ and more than 200 nested parentheses are a SyntaxError. ``tokenize`` is no bette
 Python 3.12+, where it runs the C tokenizer and inherits the same 200-level limit. Every
 token keeps its line and column, so every error can point at its place.
 
-Language: numbers (``2``, ``2.5e-3``), names, ``+ - * / **``, unary ``-``/``+``,
-parentheses, calls of the functions in ``functions.OPS``, constants ``pi`` and ``e``
-(unless assigned), and programs of statements ``name = expr`` (or ``+= -= *= /= **=``)
+Language: numbers (``2``, ``2.5e-3``), names, ``+ - * / % **``, unary ``-``/``+``,
+comparisons ``< <= > >= == !=`` (1.0 or 0.0), ``and``/``or``/``not``, ``a if c else b``,
+parentheses, calls of the functions in ``functions.FUNCTIONS``, constants ``pi`` and ``e``
+(unless assigned), and programs of statements ``name = expr`` (or ``+= -= *= /= %= **=``)
 separated by newlines or ``;``. The last statement is the output; re-assignment means
-what it means in Python. ``#`` starts a comment.
+what it means in Python. ``#`` starts a comment. Precedence is Python's.
 """
 import keyword
 import re
@@ -18,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from .errors import FormulaError
-from .functions import CONSTANTS, FUNCTIONS, OPS
+from .functions import ALIASES, CONSTANTS, FUNCTIONS
 from .graph import Graph
 
 RESERVED = {"np", "math", "numba", "prange"}   # names the generated modules use
@@ -28,10 +29,10 @@ _TOKEN = re.compile(r"""
    (?P<ws>[ \t\f\r]+|\\\r?\n)
   |(?P<comment>\#[^\n]*)
   |(?P<nl>\n)
-  |(?P<bad>//|==|!=|<=|>=|:=|->|<<|>>)
+  |(?P<bad>//|:=|->|<<|>>)
   |(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   |(?P<name>[^\W\d]\w*)
-  |(?P<op>\*\*=|\*\*|[-+*/]=|[-+*/()=,;])
+  |(?P<op>\*\*=|\*\*|==|!=|<=|>=|[-+*/%]=|[-+*/%()=,;<>])
 """, re.VERBOSE)
 
 _BAD_CHARS = {
@@ -44,11 +45,8 @@ _BAD_CHARS = {
     "}": ("sets and dicts are not allowed", None),
     ":": ("':' is not allowed (no slices, lambdas or annotations)", None),
     "^": ("'^' is not a power operator here", "use ** for powers: x**2"),
-    "%": ("operator '%' is not supported", "formulas use + - * / ** and functions"),
     "@": ("operator '@' is not supported", "formulas use + - * / ** and functions"),
-    "<": ("comparisons are not supported", "use max(a, b), min(a, b) or relu(x)"),
-    ">": ("comparisons are not supported", "use max(a, b), min(a, b) or relu(x)"),
-    "!": ("operator '!' is not supported", None),
+    "!": ("operator '!' is not supported", "use != or not"),
     "|": ("operator '|' is not supported", None),
     "&": ("operator '&' is not supported", None),
     "~": ("operator '~' is not supported", None),
@@ -60,14 +58,20 @@ _KEYWORD_HINTS = {
     "from": "imports are not allowed",
     "for": "comprehensions and loops are not allowed",
     "while": "loops are not allowed",
-    "if": "conditionals are not allowed; use max, min, relu or abs",
-    "else": "conditionals are not allowed; use max, min, relu or abs",
+    "if": "'if' needs a value before it and an 'else' after: a if c else b",
+    "else": "'else' needs 'a if c' before it: a if c else b",
     "def": "function definitions are not allowed; pass a Python function to differentiate() instead",
 }
 
-_BINARY = {"+": ("add", 1), "-": ("sub", 1), "*": ("mul", 2), "/": ("div", 2), "**": ("pow", 4)}
-_UNARY_PREC = 3
-_AUGMENTED = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div", "**=": "pow"}
+# Python's precedence, low to high: a if c else b, or, and, not, comparisons, + -, * / %,
+# unary - +, **
+_COMPARISONS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
+_BINARY = {"or": ("or", 1), "and": ("and", 2), **{t: (op, 4) for t, op in _COMPARISONS.items()},
+           "+": ("add", 5), "-": ("sub", 5), "*": ("mul", 6), "/": ("div", 6), "%": ("mod", 6),
+           "**": ("pow", 8)}
+_UNARY = {"-": ("neg", 7), "+": ("pos", 7), "not": ("not", 3)}
+_AUGMENTED = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div", "%=": "mod", "**=": "pow"}
+_CONDITIONAL = ("if", "else")
 
 
 @dataclass
@@ -124,8 +128,7 @@ def tokenize(text):
             continue
         kind, tok = m.lastgroup, m.group()
         if kind == "bad":
-            message, hint = _BAD_PAIRS.get(tok, ("comparisons are not supported",
-                                                 "use max(a, b), min(a, b) or relu(x)"))
+            message, hint = _BAD_PAIRS[tok]
             tokens.append(Token("error", message, line, col, hint))
         elif kind == "num":
             after = text[m.end():m.end() + 1]
@@ -265,21 +268,28 @@ def _lookup(tok, graph, env, err):
 
 def _expression(tokens, graph, env, err):
     """Iterative shunting-yard over one statement's tokens -> node id."""
-    values, ops = [], []   # ops: ("bin", op, prec, tok) | ("un", op, tok) | ("(", tok) | ("call", name, tok, argc)
+    values = []
+    # ops: ("bin", op, prec, tok) | ("un", op, prec, tok) | ("(", None, None, tok)
+    #      | ["call", name, tok, argc] | ("if", None, 0, tok) | ("else", None, 0, tok)
+    ops = []
 
     def reduce_one():
-        entry = ops.pop()
-        tok = entry[-1] if entry[0] == "un" else entry[3]
+        kind, op, _, tok = ops.pop()
         pos = (tok.line, tok.col)
-        if entry[0] == "un":
+        if kind == "un":
             v = values.pop()
-            values.append(v if entry[1] == "pos" else graph.apply("neg", (v,), pos))
+            values.append(v if op == "pos" else graph.apply(op, (v,), pos))
+        elif kind == "else":      # a if c else b
+            b, c, a = values.pop(), values.pop(), values.pop()
+            values.append(graph.apply("where", (c, a, b), pos))
+        elif kind == "if":
+            raise err("'if' without 'else'", tok, "write a if c else b")
         else:
             b, a = values.pop(), values.pop()
-            values.append(graph.apply(entry[1], (a, b), pos))
+            values.append(graph.apply(op, (a, b), pos))
 
     def reduce_until_open():
-        while ops and ops[-1][0] in ("bin", "un"):
+        while ops and ops[-1][0] in ("bin", "un", "if", "else"):
             reduce_one()
 
     expect_operand = True
@@ -289,18 +299,17 @@ def _expression(tokens, graph, env, err):
         nxt = tokens[i + 1] if i + 1 < n else None
         if tok.kind == "error":
             raise err(tok.text, tok, tok.hint)
+        word = tok.text if tok.kind in ("op", "name") else None
         if expect_operand:
             if tok.kind == "num":
                 values.append(graph.const(_number(tok.text)))
                 expect_operand = False
+            elif word in _UNARY:
+                ops.append(("un", *_UNARY[word], tok))
             elif tok.kind == "name":
                 if nxt is not None and nxt.text == "(":
                     if tok.text not in FUNCTIONS:
-                        _check_name(tok, err)
-                        close = closest(tok.text, FUNCTIONS)
-                        raise err(f"unknown function '{tok.text}'", tok,
-                                  f"did you mean '{close}'?" if close
-                                  else "known functions: " + ", ".join(sorted(FUNCTIONS)))
+                        raise _unknown_function(tok, err)
                     ops.append(["call", tok.text, tok, 0])
                     i += 2
                     if i < n and tokens[i].text == ")":
@@ -310,24 +319,34 @@ def _expression(tokens, graph, env, err):
                 expect_operand = False
             elif tok.text == "(":
                 ops.append(("(", None, None, tok))
-            elif tok.text in ("-", "+"):
-                ops.append(("un", "neg" if tok.text == "-" else "pos", tok))
             elif tok.text == "=":
                 raise err("unexpected '='", tok, "an assignment needs a name on its left: q = a*x")
             else:
                 raise err(f"expected a value before {tok.text!r}" if tok.text else "expected a value",
                           tok, "a value is a number, a name, a call or a parenthesized expression")
         else:
-            if tok.kind == "op" and tok.text in _BINARY:
-                op, prec = _BINARY[tok.text]
-                right = tok.text == "**"
+            if word in _BINARY:
+                op, prec = _BINARY[word]
+                right = word == "**"
                 while ops and ops[-1][0] in ("bin", "un"):
-                    top_prec = ops[-1][2] if ops[-1][0] == "bin" else _UNARY_PREC
+                    top_prec = ops[-1][2]
+                    if top_prec == prec == 4:
+                        raise err("chained comparisons are not supported", tok,
+                                  "write (a < b) and (b < c)")
                     if top_prec > prec or (top_prec == prec and not right):
                         reduce_one()
                     else:
                         break
                 ops.append(("bin", op, prec, tok))
+                expect_operand = True
+            elif word in _CONDITIONAL:
+                while ops and ops[-1][0] in ("bin", "un"):
+                    reduce_one()
+                if word == "else":
+                    if not ops or ops[-1][0] != "if":
+                        raise err("'else' without 'if'", tok, "write a if c else b")
+                    ops.pop()
+                ops.append((word, None, 0, tok))
                 expect_operand = True
             elif tok.text == ")":
                 reduce_until_open()
@@ -363,12 +382,36 @@ def _expression(tokens, graph, env, err):
 def _finish_call(entry, values, graph, err):
     _, name, tok, commas = entry
     argc = commas + 1
-    arity = OPS[name].arity
-    if argc != arity:
+    lo, hi = FUNCTIONS[name].takes
+    if argc < lo or (hi is not None and argc > hi):
         raise _arity_error(name, argc, tok, err)
     args = values[len(values) - argc:]
     del values[len(values) - argc:]
-    values.append(graph.apply(name, args, (tok.line, tok.col)))
+    values.append(graph.call(name, args, (tok.line, tok.col)))
+
+
+def _known_elsewhere():
+    """Function names of math and NumPy (symdiff lacks the ones not in FUNCTIONS)."""
+    import math
+    import numpy as np
+    names = {n for n in dir(math) if not n.startswith("_") and callable(getattr(math, n))}
+    names |= {n for n in dir(np) if isinstance(getattr(np, n, None), np.ufunc)}
+    return names | {"gamma", "lgamma", "digamma", "erfinv", "sinc", "sec", "csc", "cot", "softmax",
+                    "round", "trunc", "heaviside", "xlogy", "log_softmax", "softmin", "swish", "mish"}
+
+
+def _unknown_function(tok, err):
+    name = tok.text
+    _check_name(tok, err)
+    ours = ALIASES.get(f"np.{name}") or ALIASES.get(f"math.{name}")
+    if ours is not None and ours in FUNCTIONS:
+        return err(f"unknown function '{name}'", tok, f"symdiff calls it {ours}: {ours}(...)")
+    if name in _known_elsewhere():
+        return err(f"'{name}' is not supported by symdiff", tok,
+                   "supported functions: " + ", ".join(sorted(FUNCTIONS)))
+    close = closest(name, FUNCTIONS)
+    return err(f"unknown function '{name}'", tok,
+               f"did you mean '{close}'?" if close else "known functions: " + ", ".join(sorted(FUNCTIONS)))
 
 
 def closest(word, candidates):
@@ -389,9 +432,10 @@ def closest(word, candidates):
 
 
 def _arity_error(name, got, tok, err):
-    arity = OPS[name].arity
-    example = ", ".join(["x", "y", "z"][:arity])
-    return err(f"{name}() takes {arity} argument{'s' if arity > 1 else ''}, got {got}", tok,
+    lo, hi = FUNCTIONS[name].takes
+    count = str(lo) if lo == hi else f"{lo} or more" if hi is None else f"{lo} or {hi}"
+    example = ", ".join(["x", "y", "z"][:lo])
+    return err(f"{name}() takes {count} argument{'s' if (hi or 2) > 1 else ''}, got {got}", tok,
                f"call it as {name}({example})")
 
 

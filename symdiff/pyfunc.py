@@ -30,11 +30,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import FormulaError
-from .functions import FUNCTIONS, HELPERS
+from .functions import ALIASES, FUNCTIONS, HELPERS, OPS
 from .graph import Graph
 from .parser import RESERVED
+from .pyrewrite import rewrite
 
-_THIS_FILE = os.path.normcase(os.path.abspath(__file__))
+_NOT_USER = tuple(os.path.normcase(os.path.dirname(os.path.abspath(m.__file__))) + os.sep
+                  for m in (sys.modules[__package__], np))   # symdiff's and NumPy's frames
 # names a generated variable must not take (they are called inside generated functions)
 _NOT_A_NAME = set(RESERVED) | set(FUNCTIONS) | set(HELPERS) | {"value", "value_and_grad", "abs"}
 
@@ -108,14 +110,21 @@ class Tracer:
         return _apply("abs", self)
 
     def __floordiv__(self, other):
-        raise _unsupported("'//'", "use / and, if you must round, do it outside the function")
+        return _apply("floor", _apply("div", self, other))
 
-    __rfloordiv__ = __floordiv__
+    def __rfloordiv__(self, other):
+        return _apply("floor", _apply("div", other, self))
 
     def __mod__(self, other):
-        raise _unsupported("'%'")
+        return _apply("mod", self, other)
 
-    __rmod__ = __divmod__ = __rdivmod__ = __mod__
+    def __rmod__(self, other):
+        return _apply("mod", other, self)
+
+    def __divmod__(self, other):
+        raise _unsupported("divmod()", "write a // b and a % b")
+
+    __rdivmod__ = __divmod__
 
     def __matmul__(self, other):
         raise _unsupported("'@'", "symdiff traces scalar functions; write the sum of products out")
@@ -147,12 +156,45 @@ class Tracer:
     def __len__(self):
         raise _unsupported("len() of an input", "inputs are numbers, not sequences")
 
-    # comparisons give conditions, which can only be refused when used
+    # comparisons are conditions: 1.0 or 0.0 with no gradient (np.where, a if c else b),
+    # refused only where Python needs their truth (if, while)
     def __lt__(self, other):
-        return _Condition()
+        return _apply("lt", self, other)
 
-    __le__ = __gt__ = __ge__ = __eq__ = __ne__ = __lt__
+    def __le__(self, other):
+        return _apply("le", self, other)
+
+    def __gt__(self, other):
+        return _apply("gt", self, other)
+
+    def __ge__(self, other):
+        return _apply("ge", self, other)
+
+    def __eq__(self, other):
+        return _apply("eq", self, other)
+
+    def __ne__(self, other):
+        return _apply("ne", self, other)
+
     __hash__ = object.__hash__
+
+    # a traced number is a real scalar
+    shape = ()
+    ndim = 0
+    size = 1
+
+    @property
+    def real(self):
+        return self
+
+    @property
+    def imag(self):
+        return Tracer(self.graph, self.graph.const(0.0))
+
+    def conj(self):
+        return self
+
+    conjugate = conj
 
     # NumPy elementwise functions
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -160,21 +202,18 @@ class Tracer:
             raise _unsupported(f"np.{ufunc.__name__}.{method}" if method != "__call__"
                                else f"np.{ufunc.__name__}(..., {', '.join(kwargs)}=...)",
                                "call NumPy functions on the values only")
-        rule = _UFUNCS.get(ufunc.__name__)
-        if rule is None:
-            raise _unsupported(f"np.{ufunc.__name__}", "supported NumPy functions: np."
-                               + ", np.".join(sorted(_UFUNCS)))
-        return rule(*inputs)
+        name = ufunc.__name__
+        if name in ("positive", "conjugate"):
+            return inputs[0]
+        if name == "reciprocal":
+            return _apply("div", 1, inputs[0])
+        if f"np.{name}" not in ALIASES:
+            raise _unsupported(f"np.{name}", "supported NumPy functions: "
+                               + ", ".join(sorted(a for a in ALIASES if a.startswith("np."))))
+        return _call(ALIASES[f"np.{name}"], *inputs)
 
     def __array__(self, *args, **kwargs):
         raise _conversion("a NumPy array (np.asarray, np.array or a non-elementwise function)")
-
-
-class _Condition:
-    """The result of comparing a tracer: refused when Python needs its truth."""
-
-    def __bool__(self):
-        raise _control_flow()
 
 
 def _node(graph, x):
@@ -217,51 +256,16 @@ def _lift(graph, x):
     return x if isinstance(x, Tracer) else Tracer(graph, _node(graph, x))
 
 
-def _unary(name):
-    return lambda x: _apply(name, x)
-
-
-def _log_base(base):
-    return lambda x: _apply("div", _apply("log", x), math.log(base))
-
-
-_UFUNCS = {
-    "add": lambda a, b: _apply("add", a, b), "subtract": lambda a, b: _apply("sub", a, b),
-    "multiply": lambda a, b: _apply("mul", a, b), "true_divide": lambda a, b: _apply("div", a, b),
-    "divide": lambda a, b: _apply("div", a, b), "power": lambda a, b: _apply("pow", a, b),
-    "float_power": lambda a, b: _apply("pow", a, b), "negative": _unary("neg"),
-    "positive": lambda x: x, "absolute": _unary("abs"), "fabs": _unary("abs"),
-    "sign": _unary("sign"), "maximum": lambda a, b: _apply("max", a, b),
-    "minimum": lambda a, b: _apply("min", a, b), "fmax": lambda a, b: _apply("max", a, b),
-    "fmin": lambda a, b: _apply("min", a, b), "square": lambda x: _apply("pow", x, 2),
-    "reciprocal": lambda x: _apply("div", 1, x), "log1p": lambda x: _apply("log", _apply("add", 1, x)),
-    "expm1": lambda x: _apply("sub", _apply("exp", x), 1), "exp2": lambda x: _apply("pow", 2, x),
-    "log2": _log_base(2), "log10": _log_base(10),
-    "hypot": lambda a, b: _apply("sqrt", _apply("add", _apply("mul", a, a), _apply("mul", b, b))),
-}
-_UFUNCS.update({n: _unary(n) for n in ("exp", "log", "sqrt", "sin", "cos", "tan", "sinh", "cosh", "tanh")})
-
-
-# -- shims: math and builtins that accept tracers ----------------------------------------------
-class _MathShim(types.ModuleType):
-    """Stands in for ``math`` inside the traced function: tracers build nodes, numbers go to
-    the real ``math``."""
-
-    def __init__(self):
-        super().__init__("math", "symdiff's stand-in for math while tracing")
-
-    def __getattr__(self, name):
-        real = getattr(math, name)
-        rule = _MATH.get(name)
-        if rule is None:
-            return real
-
-        def shim(*args):
-            if any(isinstance(a, Tracer) for a in args):
-                return rule(*args)
-            return real(*args)
-        shim.__name__ = name
-        return shim
+def _call(name, *args):
+    """``name`` (a formula function: an op or a composed one) of tracers and numbers."""
+    graph = next(a.graph for a in args if isinstance(a, Tracer))
+    if name == "where":   # a constant condition may be a bool
+        args = (float(args[0]) if isinstance(args[0], (bool, np.bool_)) else args[0],) + args[1:]
+    lo, hi = (FUNCTIONS.get(name) or OPS[name]).takes
+    if len(args) < lo or (hi is not None and len(args) > hi):
+        raise _unsupported(f"{name}() of {len(args)} argument(s)")
+    nodes = [_node(graph, a) for a in args]
+    return Tracer(graph, graph.call(name, nodes, _position()))
 
 
 def _math_log(x, base=None):
@@ -269,11 +273,116 @@ def _math_log(x, base=None):
     return y if base is None else _apply("div", y, _apply("log", base) if isinstance(base, Tracer) else math.log(base))
 
 
-_MATH = {"exp": _unary("exp"), "log": _math_log, "sqrt": _unary("sqrt"), "sin": _unary("sin"),
-         "cos": _unary("cos"), "tan": _unary("tan"), "sinh": _unary("sinh"), "cosh": _unary("cosh"),
-         "tanh": _unary("tanh"), "fabs": _unary("abs"), "pow": lambda a, b: _apply("pow", a, b),
-         "log1p": _UFUNCS["log1p"], "expm1": _UFUNCS["expm1"], "log2": _log_base(2),
-         "log10": _log_base(10), "hypot": _UFUNCS["hypot"]}
+_MATH = {alias[5:]: name for alias, name in ALIASES.items() if alias.startswith("math.")}
+
+
+def _flatten(items):
+    """The numbers of a (nested) literal list or tuple, or None if it is something else."""
+    out, stack = [], [items]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(reversed(x))
+        elif isinstance(x, (Tracer, int, float, np.integer, np.floating)) and not isinstance(x, bool):
+            out.append(x)
+        elif isinstance(x, np.ndarray) and x.dtype.kind in "iuf":
+            out.extend(x.ravel().tolist())
+        else:
+            return None
+    return out
+
+
+def _reduction(name):
+    """np.<name> over a traced number or a literal list/tuple of them (axis None only)."""
+    def reduce(a, axis=None, *rest, **kwargs):
+        items = _flatten(a)
+        if items is None or not items or axis is not None or rest or \
+                any(v is not None and k not in ("keepdims", "dtype") for k, v in kwargs.items()) or \
+                kwargs.get("keepdims"):
+            raise _unsupported(f"np.{name} of {type(a).__name__}",
+                               "symdiff reduces a literal list or tuple of traced numbers: np.mean([x, y])")
+        graph = next(x.graph for x in items if isinstance(x, Tracer))
+        items = [_lift(graph, x) for x in items]
+        n = len(items)
+        if name in ("sum", "mean", "prod"):
+            acc = items[0]
+            for x in items[1:]:
+                acc = _apply("mul" if name == "prod" else "add", acc, x)
+            return _apply("div", acc, n) if name == "mean" else acc
+        if name in ("max", "min", "amax", "amin"):
+            return items[0] if n == 1 else _call(name.lstrip("a"), *items)
+        mean = _reduction("mean")(items)
+        var = _reduction("mean")([_apply("pow", _apply("sub", x, mean), 2) for x in items])
+        return _apply("sqrt", var) if name == "std" else var
+    reduce.__name__ = name
+    return reduce
+
+
+_NUMPY = {alias[3:]: (lambda name: lambda *args: _call(name, *args))(name)
+          for alias, name in ALIASES.items()
+          if alias.startswith("np.") and not isinstance(getattr(np, alias[3:], None), np.ufunc)}
+_NUMPY.update({name: _reduction(name) for name in ("sum", "mean", "prod", "max", "min", "amax", "amin",
+                                                   "std", "var")})
+_NUMPY["angle"] = lambda x, deg=False: _call("where", _apply("lt", x, 0), 180.0 if deg else math.pi, 0.0)
+
+
+def _has_tracer(args):
+    stack = list(args)
+    while stack:
+        x = stack.pop()
+        if isinstance(x, Tracer):
+            return True
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+    return False
+
+
+# -- shims: math, numpy and builtins that accept tracers ----------------------------------------
+class _MathShim(types.ModuleType):
+    """Stands in for ``math`` inside the traced function: tracers build nodes, numbers go to
+    the real ``math``; a math function symdiff lacks is refused by name."""
+
+    def __init__(self):
+        super().__init__("math", "symdiff's stand-in for math while tracing")
+
+    def __getattr__(self, name):
+        real = getattr(math, name)
+        if not callable(real):
+            return real
+        ours = _MATH.get(name)
+
+        def shim(*args):
+            if not any(isinstance(a, Tracer) for a in args):
+                return real(*args)
+            if name == "log":
+                return _math_log(*args)
+            if ours is None:
+                raise _unsupported(f"math.{name}", "supported math functions: math."
+                                   + ", math.".join(sorted(_MATH)))
+            return _call(ours, *args)
+        shim.__name__ = name
+        return shim
+
+
+class _NumpyShim(types.ModuleType):
+    """Stands in for ``numpy`` inside the traced function: reductions over literal lists of
+    tracers (np.mean([x, y])), np.where, np.clip...; everything else is NumPy's own."""
+
+    def __init__(self):
+        super().__init__("numpy", "symdiff's stand-in for numpy while tracing")
+
+    def __getattr__(self, name):
+        real = getattr(np, name)
+        ours = _NUMPY.get(name)
+        if ours is None:
+            return real
+
+        def shim(*args, **kwargs):
+            if _has_tracer(args) or _has_tracer(kwargs.values()):
+                return ours(*args, **kwargs)
+            return real(*args, **kwargs)
+        shim.__name__ = name
+        return shim
 
 
 def _builtin_extreme(op, real):
@@ -281,14 +390,21 @@ def _builtin_extreme(op, real):
         items = args[0] if len(args) == 1 and not isinstance(args[0], Tracer) else args
         if kwargs or not isinstance(items, (tuple, list)) or not any(isinstance(a, Tracer) for a in items):
             return real(*args, **kwargs)
-        if not items:
-            return real(*args)
-        acc = items[0]
-        for a in items[1:]:
-            acc = _apply(op, acc, a)
-        return _lift(next(a.graph for a in items if isinstance(a, Tracer)), acc)
+        if len(items) == 1:
+            return items[0]
+        return _call(op, *items)
     shim.__name__ = real.__name__
     return shim
+
+
+def _builtin_sum(items, start=0):
+    items = list(items) if isinstance(items, (list, tuple)) else items
+    if not isinstance(items, list) or not any(isinstance(a, Tracer) for a in items):
+        return builtins.sum(items, start)
+    acc = start
+    for a in items:
+        acc = acc + a
+    return acc
 
 
 def _builtin_pow(a, b, mod=None):
@@ -297,23 +413,58 @@ def _builtin_pow(a, b, mod=None):
     return builtins.pow(a, b) if mod is None else builtins.pow(a, b, mod)
 
 
+def _sd_if(condition, a, b):
+    if isinstance(condition, Tracer):
+        return _call("where", condition, a(), b())
+    return a() if condition else b()
+
+
+def _logical(name, short):
+    def combine(*thunks):
+        value = thunks[0]()
+        for thunk in thunks[1:]:
+            if isinstance(value, Tracer):
+                value = _call(name, value, thunk())
+            elif bool(value) is short:
+                return value
+            else:
+                value = thunk()
+        return value
+    return combine
+
+
+def _sd_not(value):
+    return _apply("not", value) if isinstance(value, Tracer) else not value
+
+
+_RUNTIME = {"_sd_if": _sd_if, "_sd_and": _logical("and", False), "_sd_or": _logical("or", True),
+            "_sd_not": _sd_not}
+
 _BUILTINS = {"max": _builtin_extreme("max", builtins.max), "min": _builtin_extreme("min", builtins.min),
-             "pow": _builtin_pow}
+             "pow": _builtin_pow, "sum": _builtin_sum}
 
 
 def _with_shims(f):
     """A copy of ``f`` whose globals see the math shim and tracer-aware max/min/pow."""
-    shim = _MathShim()
+    shim, np_shim = _MathShim(), _NumpyShim()
     scope = dict(f.__globals__)
-    by_identity = {id(getattr(math, n)): n for n in _MATH}
+    math_names = {id(getattr(math, n)): n for n in dir(math) if callable(getattr(math, n))}
+    np_names = {id(getattr(np, n)): n for n in _NUMPY if hasattr(np, n)}
     for name, value in f.__globals__.items():
         if value is math:
             scope[name] = shim
-        elif id(value) in by_identity and getattr(math, by_identity[id(value)]) is value:
-            scope[name] = getattr(shim, by_identity[id(value)])   # from math import exp [as e]
+        elif value is np:
+            scope[name] = np_shim
+        elif id(value) in math_names and getattr(math, math_names[id(value)]) is value:
+            scope[name] = getattr(shim, math_names[id(value)])   # from math import exp [as e]
+        elif id(value) in np_names and getattr(np, np_names[id(value)]) is value:
+            scope[name] = getattr(np_shim, np_names[id(value)])  # from numpy import mean
     for name, fn in _BUILTINS.items():
         if name not in scope:
             scope[name] = fn
+    rewritten = rewrite(f, scope, _RUNTIME)    # a if c else b, and, or, not: symdiff/pyrewrite.py
+    if rewritten is not None:
+        return rewritten
     copy = types.FunctionType(f.__code__, scope, f.__name__, f.__defaults__, f.__closure__)
     copy.__kwdefaults__ = f.__kwdefaults__
     return copy
@@ -321,10 +472,17 @@ def _with_shims(f):
 
 # -- errors that point at the user's line ---------------------------------------------------------
 def _user_frame():
+    """The innermost frame of the user's code that runs inside the traced function (not
+    symdiff's or NumPy's), or None outside of it."""
     frame = sys._getframe(1)
-    while frame is not None and os.path.normcase(os.path.abspath(frame.f_code.co_filename)) == _THIS_FILE:
+    while frame is not None:
+        if frame.f_code is trace_function.__code__:
+            return None
+        path = os.path.normcase(os.path.abspath(frame.f_code.co_filename))
+        if not path.startswith(_NOT_USER) and not frame.f_code.co_filename.startswith(("<frozen", "<__array")):
+            return frame
         frame = frame.f_back
-    return frame
+    return None
 
 
 def _where():
@@ -339,9 +497,9 @@ def _where():
 def _control_flow():
     return FormulaError(
         _where() + "the function branches on the value of an input (data-dependent control flow: "
-        "if/while/and/or/comparisons), so it is not one formula",
-        hint="write the branch as max(a, b), min(a, b), abs(x), relu(x) or np.maximum/np.minimum; "
-             "branches on constants are fine")
+        "if/while statements), so it is not one formula",
+        hint="write the branch as an expression: a if c else b, np.where(c, a, b), max(a, b), "
+             "min(a, b) or abs(x); branches on constants are fine")
 
 
 def _conversion(what):

@@ -57,7 +57,21 @@ class Program:
 def reverse(graph, root, text, wrt=None, output_name=None, taken=()):
     """Build the forward/backward program of ``root`` with respect to ``wrt``."""
     inputs = tuple(graph.inputs)
-    wrt = inputs if wrt is None else tuple(wrt)
+    wrt = _check_wrt(graph, inputs, inputs if wrt is None else tuple(wrt))
+    live, uses, needs = _usage(graph, root, wrt)
+    folded, lines_of = _lines(graph, root, live, uses)
+    name, grad_name = _names(graph, root, inputs, live, lines_of, output_name, taken)
+    ex_of = _expressions(graph.nodes, name)
+    forward, line_index = _forward(graph.nodes, lines_of, name, ex_of)
+    output = name[root]
+    backward = _backward(graph, root, wrt, output, uses, needs, folded, lines_of, line_index,
+                         name, grad_name, ex_of)
+    return Program(text, inputs, wrt, output, tuple(forward), tuple(backward),
+                   tuple(grad_name[graph.inputs[w]] for w in wrt))
+
+
+def _check_wrt(graph, inputs, wrt):
+    """``wrt`` as given, once each, all of them inputs (else a FormulaError with a hint)."""
     for w in wrt:
         if w not in graph.inputs and any(w in n.names for n in graph.nodes):
             raise FormulaError(f"wrt name {w!r} is an intermediate of the formula, not an input",
@@ -70,7 +84,11 @@ def reverse(graph, root, text, wrt=None, output_name=None, taken=()):
                                + "inputs: " + ", ".join(inputs))
     if len(set(wrt)) != len(wrt):
         raise FormulaError("wrt lists a name twice", hint="list each input once")
+    return wrt
 
+
+def _usage(graph, root, wrt):
+    """The live nodes (sorted), how often each is used, and which need a gradient."""
     nodes = graph.nodes
     live = sorted(graph.live(root))
     uses = {i: 0 for i in live}
@@ -81,8 +99,13 @@ def reverse(graph, root, text, wrt=None, output_name=None, taken=()):
     needs = {}
     for i in live:
         needs[i] = i in wanted or any(needs[a] for a in nodes[i].args)
+    return live, uses, needs
 
-    # -- which nodes get a line of their own ----------------------------------------------
+
+def _lines(graph, root, live, uses):
+    """Which nodes get a line of their own; the others (``folded``) print inside their
+    single user's line, up to LINE_OPS operations per line."""
+    nodes = graph.nodes
     folded, size = set(), {}
     for i in live:
         node = nodes[i]
@@ -102,8 +125,13 @@ def reverse(graph, root, text, wrt=None, output_name=None, taken=()):
     lines_of = [i for i in live if nodes[i].op not in ("input", "const") and i not in folded]
     if nodes[root].op == "const":
         lines_of.append(root)
+    return folded, lines_of
 
-    # -- names -----------------------------------------------------------------------------
+
+def _names(graph, root, inputs, live, lines_of, output_name, taken):
+    """A variable name for every line and input (the user's where given, else f, t1, t2...),
+    and a gradient name for each (dq, d_q... whichever is free)."""
+    nodes = graph.nodes
     taken = set(taken) | set(inputs)
     taken |= {n for i in live for n in nodes[i].names}
     name = {graph.inputs[n]: n for n in inputs}
@@ -133,32 +161,45 @@ def reverse(graph, root, text, wrt=None, output_name=None, taken=()):
         v = name[i]
         grad_name[i] = fresh(chain((p + v for p in ("d", "d_", "d__", "grad_")),
                                    (f"d{k}_{v}" for k in count(1))))
+    return name, grad_name
 
-    # -- forward ------------------------------------------------------------------------------
+
+def _expressions(nodes, name):
+    """``ex_of(i)``: node i as it appears where it is used (a name, a number, or its
+    folded expression)."""
     def ex_of(i):
-        """Expression for node i as it appears where it is used."""
         node = nodes[i]
         if node.op == "const":
             return Ex("num", node.value, node.text) if node.text else Ex("num", node.value)
         if i in name:
             return var(name[i])
-        return line_ex(i)
+        return _line_ex(nodes, i, ex_of)
+    return ex_of
 
-    def line_ex(i):
-        node = nodes[i]
-        args = [ex_of(a) for a in node.args]
-        if OPS[node.op].printed is not None:
-            return Ex("call", node.op, *args)
-        return Ex(node.op, *args)
 
+def _line_ex(nodes, i, ex_of):
+    """The right-hand side of node i's own line."""
+    node = nodes[i]
+    args = [ex_of(a) for a in node.args]
+    if OPS[node.op].printed is not None:
+        return Ex("call", node.op, *args)
+    return Ex(node.op, *args)
+
+
+def _forward(nodes, lines_of, name, ex_of):
     forward, line_index = [], {}
     for i in lines_of:
         line_index[i] = len(forward)
-        expr = ex_of(i) if nodes[i].op == "const" else line_ex(i)
+        expr = ex_of(i) if nodes[i].op == "const" else _line_ex(nodes, i, ex_of)
         forward.append(Line(name[i], expr))
-    output = name[root]
+    return forward, line_index
 
-    # -- backward -----------------------------------------------------------------------------
+
+def _backward(graph, root, wrt, output, uses, needs, folded, lines_of, line_index, name,
+              grad_name, ex_of):
+    """One line per local rule, lines in reverse order, ``+=`` where paths join; through a
+    folded sub-expression the gradient goes straight to its operands."""
+    nodes = graph.nodes
     backward, started = [], set()
     if needs[root]:
         backward.append(Line(grad_name[root], num(1.0), rule=f"seed: d{output}/d{output} = 1"))
@@ -188,9 +229,7 @@ def reverse(graph, root, text, wrt=None, output_name=None, taken=()):
         if i not in started:
             why = "does not affect" if i not in uses else "has zero gradient in"
             backward.append(Line(grad_name[i], num(0.0), rule=f"{w} {why} {output}"))
-
-    return Program(text, inputs, wrt, output, tuple(forward), tuple(backward),
-                   tuple(grad_name[graph.inputs[w]] for w in wrt))
+    return backward
 
 
 def _contributions(nodes, j, g, name, ex_of):
@@ -199,8 +238,7 @@ def _contributions(nodes, j, g, name, ex_of):
     op = OPS[node.op]
     contributions = op.grad(g, var(name[j]) if j in name else None,
                             *[ex_of(a) for a in node.args])
-    rules = op.rule if isinstance(op.rule, tuple) else (op.rule,) * len(node.args)
-    return iter(list(zip(node.args, contributions, rules)))
+    return iter(list(zip(node.args, contributions, op.rules())))
 
 
 def _const_exponent(graph, node):

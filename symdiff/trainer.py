@@ -317,8 +317,8 @@ class Trainer:
     def source(self):
         """The generated training module: plain, readable Python."""
         if self._source is None:
-            from codegen.mlp import module_source
-            self._source = module_source(self.config)
+            from codegen import mlp, mlp_unrolled
+            self._source = (mlp_unrolled if self.config.unroll else mlp).module_source(self.config)
         return self._source
 
     @property

@@ -32,16 +32,10 @@ def blocks(page, kind):
     return [body for lang, body in _FENCE.findall(text) if lang == kind]
 
 
-def needs_trainer(page):
+def needs_optional(page):
     if page == "fit.md":
         pytest.importorskip("scipy")
         pytest.importorskip("dask.array")
-    if page != "trainer.md":
-        return
-    try:
-        symdiff.mlp_trainer
-    except (AttributeError, ImportError) as exc:
-        pytest.skip(f"symdiff.mlp_trainer is not available yet ({type(exc).__name__}: {exc})")
 
 
 @pytest.fixture
@@ -61,7 +55,7 @@ def test_every_page_has_run_examples():
 
 @pytest.mark.parametrize("page", PAGES)
 def test_python_examples(page, in_tmp):
-    needs_trainer(page)
+    needs_optional(page)
     source = "\n".join(blocks(page, "pycon"))
     if shutil.which("dot") is None:     # drawing needs Graphviz: skip just those examples
         source = re.sub(r"^(>>> .*\.render\(.*)$", r"\1  # doctest: +SKIP", source, flags=re.M)
@@ -93,7 +87,7 @@ def console_examples(page):
 
 @pytest.mark.parametrize("page", PAGES)
 def test_command_line_examples(page, in_tmp):
-    needs_trainer(page)
+    needs_optional(page)
     examples = list(console_examples(page))
     if not examples:
         pytest.skip("no command-line examples on this page")
