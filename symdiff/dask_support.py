@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 from .errors import FormulaError
+from .normal_equations import covariance_from_normal, levenberg_marquardt
 
 _BUILT = {}      # per process: program digest -> Derivative
 
@@ -233,53 +234,6 @@ class Moments:
         return total[:p * p].reshape(p, p), total[p * p:p * p + p], float(total[-1])
 
 
-def levenberg_marquardt(moments, x0, bounds, max_passes=500, verbose=False):
-    """Levenberg-Marquardt with Marquardt's diagonal scaling on the normal equations
-    (Nielsen's damping update). Stops when a step changes the parameters by less than
-    1e-12 relative, or the cost by less than 1e-15 relative."""
-    x = np.array(x0, dtype=float)
-    A, g, c = moments(x)
-    if not math.isfinite(c):
-        return x, c, A, False, "the loss is not finite at the starting values"
-    D = np.maximum(np.diag(A), 1e-300)
-    mu, nu = 1e-3, 2.0
-    message, success = "reached the pass limit", False
-    last = time.monotonic()
-    while moments.passes < max_passes:
-        D = np.maximum(D, np.diag(A))
-        try:
-            h = np.linalg.solve(A + mu * np.diag(D), -g)
-        except np.linalg.LinAlgError:
-            mu, nu = mu * nu, nu * 2
-            continue
-        x_new = np.clip(x + h, bounds[0], bounds[1])
-        h = x_new - x
-        if np.all(np.abs(h) <= 1e-12 * (np.abs(x) + 1e-12)):
-            message, success = "the step is below 1e-12 relative", True
-            break
-        A_new, g_new, c_new = moments(x_new)
-        predicted = 0.5 * float(h @ (mu * D * h - g))
-        rho = (0.5 * c - 0.5 * c_new) / predicted if predicted > 0 else -1.0
-        if math.isfinite(c_new) and rho > 0:
-            drop = c - c_new
-            x, A, g, c = x_new, A_new, g_new, c_new
-            mu *= max(1 / 3, 1 - (2 * rho - 1) ** 3)
-            nu = 2.0
-            if drop <= 1e-15 * c:
-                message, success = "the loss changes by less than 1e-15 relative", True
-                break
-        else:
-            mu, nu = mu * nu, nu * 2
-            if mu > 1e300:
-                message = "the damping grew without bound (no step lowers the loss)"
-                break
-        if verbose and time.monotonic() - last > 0.5:
-            last = time.monotonic()
-            import sys
-            print(f"symdiff fit (dask): pass {moments.passes}, loss {c:.10g}", file=sys.stderr)
-    return x, c, A, success, message
-
-
 def fit_dask(d, text, names, columns, n, target, x0, bounds, loss, method, verbose,
              absolute_sigma, max_steps):
     from .fitting import FitResult
@@ -293,27 +247,13 @@ def fit_dask(d, text, names, columns, n, target, x0, bounds, loss, method, verbo
         steps += extra
         stderr, cov = np.full(p, np.nan), np.full((p, p), np.nan)
     else:
-        cov = _covariance(A, c, n, p, absolute_sigma)
+        cov = covariance_from_normal(A, c, n, p, absolute_sigma)
         stderr = np.sqrt(np.diag(cov))
     if verbose:
         import sys
         print(f"symdiff fit (dask): {message} after {steps} passes, loss {c:.10g}", file=sys.stderr)
     return FitResult(text, d, names, x, stderr, cov, c, success, message, steps, "dask-lm", n,
                      loss if loss in ("squares", "absolute", "huber") else f"sum({loss})", None, target)
-
-
-def _covariance(A, c, n, p, absolute_sigma):
-    """curve_fit's covariance from J^T J: scaled to unit diagonal, then inverted over the
-    eigenvalues above curve_fit's cut on the singular values of J (squared)."""
-    s = np.sqrt(np.maximum(np.diag(A), 1e-300))
-    w, V = np.linalg.eigh(A / np.outer(s, s))
-    keep = w > (np.finfo(float).eps * max(n, p)) ** 2 * max(w.max(), 0.0)
-    if keep.sum() < p:
-        return np.full((p, p), np.inf)
-    cov = ((V / w) @ V.T) / np.outer(s, s)
-    if not absolute_sigma:
-        cov = cov * (c / (n - p)) if n > p else np.full((p, p), np.inf)
-    return cov
 
 
 def _other_loss(text, names, columns, target, x0, bounds, loss, d):

@@ -12,6 +12,9 @@ without tuning (``solve_squares``):
   each run from the starting point and the lowest cost wins; the winner is then restarted
   (alternating "lm" and "trf") until a restart no longer lowers the cost. A solver that
   stalls far from a minimum is thereby overruled by one that does not.
+- from ``BIG`` points on, "auto" runs Levenberg-Marquardt on the normal equations instead,
+  summed chunk by chunk (``normal_equations.py``, the algorithm of fits on Dask data):
+  one pass over the data per step, no n x p Jacobian in memory.
 
 Standard errors are ``curve_fit``'s: ``sqrt(diag(s^2 (J^T J)^-1))`` with ``s^2 = 2*cost/(n - p)``
 (``absolute_sigma=True``: without the ``s^2``), from the SVD of the exact Jacobian.
@@ -34,6 +37,7 @@ LOSSES = {"squares": "r**2", "absolute": "abs(r)",
           "huber": "h = min(abs(r), 1)\nloss = h*(abs(r) - h/2)"}
 METHODS = ("auto", "trf", "lm", "dogbox", "bfgs", "lbfgs", "adam")
 TOL = 1e-15
+BIG = 200_000       # points from which method="auto" solves the normal equations chunk by chunk
 
 
 def _scipy_optimize():
@@ -431,6 +435,8 @@ def _bounds(bounds, names):
 
 def _fit_squares(d, text, names, columns, n, target, x0, bounds, method, progress,
                  absolute_sigma, max_steps):
+    if method == "auto" and n >= BIG:
+        return _fit_big(d, text, names, columns, n, target, x0, bounds, progress, absolute_sigma, max_steps)
     res = Residuals(d, names, columns, target, progress)
     bounded = np.any(np.isfinite(bounds[0])) or np.any(np.isfinite(bounds[1]))
     out, message, nfev = solve_squares(res, x0, method, bounds if bounded else None, n, max_steps)
@@ -449,3 +455,19 @@ def _fit_squares(d, text, names, columns, n, target, x0, bounds, method, progres
     progress.close("converged" if success else "stopped")
     return FitResult(text, d, names, out.x, stderr, cov, 2 * out.cost, success, message, nfev,
                      method, n, "squares", columns, target)
+
+
+def _fit_big(d, text, names, columns, n, target, x0, bounds, progress, absolute_sigma, max_steps):
+    """method="auto" on n >= BIG points: Levenberg-Marquardt on the normal equations,
+    summed chunk by chunk (symdiff/normal_equations.py), as fits on Dask data run. The
+    n x p Jacobian is never held whole, and each step costs one pass over the data."""
+    from .normal_equations import InMemoryMoments, covariance_from_normal, levenberg_marquardt
+    moments = InMemoryMoments(d, names, columns, target, progress)
+    x, c, A, success, message = levenberg_marquardt(moments, x0, bounds, max_steps or 500)
+    if not success:
+        message = f"did not converge: {message}"
+    p = len(names)
+    cov = covariance_from_normal(A, c, n, p, absolute_sigma)
+    progress.close("converged" if success else "stopped")
+    return FitResult(text, d, names, x, np.sqrt(np.diag(cov)), cov, c, success, message,
+                     moments.passes, "normal-equations LM", n, "squares", columns, target)

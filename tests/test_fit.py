@@ -202,3 +202,19 @@ def test_verbose_reports_progress(capsys, monkeypatch):
     symdiff.fit(MISRA["model"], {"x": MISRA["x"], "y": MISRA["y"]}, {"b1": 500, "b2": 1e-4}, verbose=True)
     err = capsys.readouterr().err
     assert "symdiff fit: evaluation 1, loss" in err and "symdiff fit: converged after" in err
+
+
+def test_big_data_path_equals_least_squares(noisy, monkeypatch):
+    """From fitting.BIG points, "auto" solves the normal equations chunk by chunk (the
+    algorithm of Dask fits); lowered here so that small data takes that path."""
+    from symdiff import fitting, normal_equations
+    x, y, sigma = noisy
+    monkeypatch.setattr(fitting, "BIG", 100)
+    monkeypatch.setattr(normal_equations, "CHUNK", 64)      # several chunks
+    p0 = {"a": 1.0, "k": 1.0, "c": 0.0}
+    big = symdiff.fit(MODEL, {"x": x, "y": y}, p0, weights=sigma)
+    ref = symdiff.fit(MODEL, {"x": x, "y": y}, p0, weights=sigma, method="trf")
+    assert big.method == "normal-equations LM" and big.success
+    for k in p0:
+        assert big.params[k] == pytest.approx(ref.params[k], rel=1e-8)
+        assert big.stderr[k] == pytest.approx(ref.stderr[k], rel=1e-6)
