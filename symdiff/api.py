@@ -102,6 +102,10 @@ class Derivative(InspectMixin):
         self._python = None
         self._scalar_calls = 0
 
+    def __getstate__(self):   # pickles as its program (e.g. to Dask workers); kernels reload from the cache
+        return {k: (None if k in ("_kernels", "_python") else v) for k, v in self.__dict__.items()
+                if k != "_reductions"}
+
     def __repr__(self):
         return f"<symdiff.Derivative of {self.program.output}: {self.formula!r} wrt {', '.join(self.wrt)}>"
 

@@ -187,26 +187,14 @@ def _aligned(columns):
 
 
 def _moments_block(kernel, names, data_names, target, x, scalars, *blocks):
-    """J^T J, J^T r and r^T r of one block, flattened (one row)."""
+    """J^T J, J^T r and r^T r of one block, flattened (one row); the block is summed in
+    cache-sized pieces, as in-memory fits sum their data (``InMemoryMoments``)."""
+    from .normal_equations import InMemoryMoments
     d = kernel.derivative()
-    cols = dict(zip(data_names, blocks))
-    inputs = {k: v for k, v in cols.items() if k in d.inputs}
-    inputs.update({k: v for k, v in scalars.items() if k in d.inputs})
-    inputs.update(zip(names, x))
-    value, grads = d(**inputs)
-    y = cols.get(target, scalars.get(target))
-    r = np.broadcast_to(value, np.shape(blocks[0])) - y
-    J = np.stack([np.broadcast_to(grads[k], r.shape) for k in names], axis=1)
-    sigma = cols.get("fit_sigma", scalars.get("fit_sigma"))
-    if sigma is not None:
-        r = r / sigma
-        J = J / (np.reshape(sigma, (-1, 1)) if np.ndim(sigma) else sigma)
-    p = len(names)
-    out = np.empty(p * p + p + 1)
-    out[:p * p] = (J.T @ J).ravel()
-    out[p * p:p * p + p] = J.T @ r
-    out[-1] = r @ r
-    return out.reshape(1, -1)
+    cols = dict(scalars)
+    cols.update(zip(data_names, blocks))
+    A, g, c = InMemoryMoments(d, names, cols, target)(x)
+    return np.concatenate([A.ravel(), g, [c]]).reshape(1, -1)
 
 
 class Moments:

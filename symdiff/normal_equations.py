@@ -39,16 +39,16 @@ class InMemoryMoments:
             value, grads = self.d(**inputs)
             y = self.columns[self.target][part]
             r = np.broadcast_to(value, y.shape) - y
-            J = np.empty((r.shape[0], p))
+            J = np.empty((p, r.shape[0]))
             for k, name in enumerate(self.names):
-                J[:, k] = grads[name]
+                J[k] = grads[name]
             if sigma is not None:
                 s = sigma[part] if np.ndim(sigma) else sigma
                 r = r / s
-                J /= np.reshape(s, (-1, 1)) if np.ndim(s) else s
-            A += J.T @ J
-            g += J.T @ r
-            c += float(r @ r)
+                J /= s
+            A += np.einsum("ij,kj->ik", J, J)   # einsum, not BLAS: its threads cost more than
+            g += np.einsum("ij,j->i", J, r)     # they save on products this thin
+            c += float(np.einsum("i,i->", r, r))
         self.passes += 1
         if self.progress is not None:
             self.progress.step(c)
