@@ -34,10 +34,15 @@ def _is_dask(v):
 
 
 class BlockKernel:
-    """A picklable handle on a differentiated program: called on NumPy blocks in a worker."""
+    """A picklable handle on a differentiated program: called on NumPy blocks in a worker.
+    It pickles the Derivative (its program, never its compiled kernels: see
+    ``Derivative.__getstate__``), rebuilt once per worker process."""
 
     def __init__(self, d, reduce=None):
-        self.payload = pickle.dumps((d.program, d.kernel))
+        import copy
+        d = copy.copy(d)
+        d.reduce = reduce
+        self.payload = pickle.dumps(d)
         self.reduce = reduce
         self.inputs = list(d.inputs)
         self.wrt = list(d.wrt)
@@ -45,12 +50,10 @@ class BlockKernel:
 
     def derivative(self):
         import hashlib
-        key = (hashlib.sha256(self.payload).hexdigest(), self.reduce)
+        key = hashlib.sha256(self.payload).hexdigest()
         d = _BUILT.get(key)
         if d is None:
-            from .api import Derivative
-            program, kernel = pickle.loads(self.payload)
-            d = _BUILT[key] = Derivative(program, None, None, kernel, self.reduce)
+            d = _BUILT[key] = pickle.loads(self.payload)
         return d
 
 
@@ -135,8 +138,9 @@ def evaluate(d, inputs, grad):
     out = {w: sums[1 + j] * scale for j, w in enumerate(summed)}
     point = [w for w in d.wrt if w not in scalars]
     if point:       # per-point gradients of array inputs: the elementwise kernel, lazily
-        from .api import Derivative
-        each = Derivative(d.program, d.graph, d.root, d.kernel)
+        import copy
+        each = copy.copy(d)
+        each.reduce = None
         _, grads = evaluate(each, inputs, True)
         for w in point:
             g = grads[w] * scale
@@ -222,16 +226,18 @@ class Moments:
         return total[:p * p].reshape(p, p), total[p * p:p * p + p], float(total[-1])
 
 
-def fit_dask(d, text, names, columns, n, target, x0, bounds, loss, method, verbose,
+def fit_dask(d, text, names, columns, n, target, x0, bounds, loss, total, verbose,
              absolute_sigma, max_steps):
-    from .fitting import FitResult
+    """``symdiff.fit`` on Dask data; ``total``: the loss derivative (``reduce="sum"``) for
+    losses other than squares."""
+    from .fit_result import FitResult
     _check_finite(columns)
     p = len(names)
     moments = Moments(d, names, columns, target)
     x, c, A, success, message = levenberg_marquardt(moments, x0, bounds, max_steps or 500, verbose)
     steps = moments.passes
     if loss != "squares":
-        x, c, success, message, extra = _other_loss(text, names, columns, target, x, bounds, loss, d)
+        x, c, success, message, extra = _other_loss(total, names, columns, x, bounds)
         steps += extra
         stderr, cov = np.full(p, np.nan), np.full((p, p), np.nan)
     else:
@@ -244,14 +250,9 @@ def fit_dask(d, text, names, columns, n, target, x0, bounds, loss, method, verbo
                      loss if loss in ("squares", "absolute", "huber") else f"sum({loss})", None, target)
 
 
-def _other_loss(text, names, columns, target, x0, bounds, loss, d):
+def _other_loss(total, names, columns, x0, bounds):
     import dask
-    import warnings
-    from .api import differentiate
-    from .fit_losses import loss_program
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        total = differentiate(loss_program(text, target, loss), wrt=names, reduce="sum", kernel=d.kernel)
+    from .minimize import minimize_loss
     cols = _aligned(columns)
     fixed = {k: v for k, v in cols.items() if k in total.inputs}
     fixed.setdefault("fit_sigma", 1.0)
@@ -265,6 +266,5 @@ def _other_loss(text, names, columns, target, x0, bounds, loss, d):
         out = dask.compute(value, *(grads[k] for k in names))
         return float(out[0]), np.array([float(v) for v in out[1:]])
 
-    from .fit_losses import minimize_loss
     x, value, _, success, message = minimize_loss(value_and_grad, x0, bounds, polish=False)
     return x, value, success, message, count[0]

@@ -205,11 +205,11 @@ def test_verbose_reports_progress(capsys, monkeypatch):
 
 
 def test_big_data_path_equals_least_squares(noisy, monkeypatch):
-    """From fitting.BIG points, "auto" solves the normal equations chunk by chunk (the
+    """From least_squares.BIG points, "auto" solves the normal equations chunk by chunk (the
     algorithm of Dask fits); lowered here so that small data takes that path."""
-    from symdiff import fitting, normal_equations
+    from symdiff import least_squares, normal_equations
     x, y, sigma = noisy
-    monkeypatch.setattr(fitting, "BIG", 100)
+    monkeypatch.setattr(least_squares, "BIG", 100)
     monkeypatch.setattr(normal_equations, "CHUNK", 64)      # several chunks
     p0 = {"a": 1.0, "k": 1.0, "c": 0.0}
     big = symdiff.fit(MODEL, {"x": x, "y": y}, p0, weights=sigma)
