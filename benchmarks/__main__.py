@@ -1,9 +1,9 @@
 """Run the benchmarks and write benchmarks/RESULTS.md and benchmarks/RESULTS.png.
 
-    python -m benchmarks                # formulas + mlp (a few minutes on 2 cores)
+    python -m benchmarks                # formulas, mlp, reduce, fit (a few minutes on 2 cores)
     python -m benchmarks --stress       # ... and the stress suite (a few more minutes)
     python -m benchmarks stress         # only the stress suite -> benchmarks/STRESS.md
-    python -m benchmarks formulas       # one suite (or: mlp): printed, no file written
+    python -m benchmarks formulas       # one suite (or: mlp, reduce, fit): printed, no file written
     python -m benchmarks --quick        # smoke run: fewer repeats, N = 10**5, tiny stress
                                         # sizes; writes RESULTS-quick.md / .png instead
 
