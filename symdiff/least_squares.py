@@ -5,7 +5,8 @@ covariance, and the normal-equations path for big data (``_fit_big``).
 - tolerances at 1e-15 (the solvers stop when a step no longer changes anything), scaling
   ``x_scale="jac"`` (parameters of very different sizes);
 - trust-region reflective ("trf"), Levenberg-Marquardt ("lm", MINPACK) and "dogbox" are
-  each run from the starting point and the lowest cost wins; the winner is then restarted
+  each run from the starting point and the lowest cost wins (among costs equal to within
+  rounding, the minimum nearest the start: ``_choose``); the winner is then restarted
   (alternating "lm" and "trf") until a restart no longer lowers the cost. A solver that
   stalls far from a minimum is thereby overruled by one that does not.
 - from ``BIG`` points on, "auto" runs Levenberg-Marquardt on the normal equations instead,
@@ -98,16 +99,16 @@ def solve_squares(res, x0, method, bounds, n, max_nfev=None):
             raise FormulaError("method='lm' needs at least as many points as parameters and no bounds",
                                hint="use method='trf' (the default 'auto' chooses for you)")
         methods = [method]
-    best, messages, nfev = None, [], 0
+    found, messages, nfev = [], [], 0
     for m in methods:
         out, msg = _run(optimize, res, x0, m, bounds, max_nfev)
         messages.append(f"{m}: {msg}")
         if out is not None:
             nfev += out.nfev
-            if best is None or out.cost < best.cost:
-                best = out
-    if best is None:
+            found.append(out)
+    if not found:
         return None, "; ".join(messages), nfev
+    best = _choose(found, res, x0)
     polish = (["lm", "trf"] if "lm" in methods else ["trf", "dogbox"]) if method == "auto" else methods
     for round_ in range(6):     # restart the best point until the cost stops falling
         improved = False
@@ -120,6 +121,19 @@ def solve_squares(res, x0, method, bounds, n, max_nfev=None):
         if not improved:
             break
     return best, best.message, nfev
+
+
+def _choose(found, res, x0):
+    """The lowest cost; among costs equal to within rounding (a model with interchangeable
+    terms, e.g. a sum of exponentials, has several minima of one cost), the minimum
+    nearest the starting point, relative to its size: the one its start leads to."""
+    low = min(out.cost for out in found)
+    y = np.abs(np.asarray(res.y, dtype=float))
+    sigma = 1.0 if res.sigma is None else np.abs(res.sigma)
+    noise = 0.5 * float(np.sum((16 * np.finfo(float).eps * y / sigma) ** 2))
+    ties = [out for out in found if out.cost <= low + max(1e-10 * low, noise)]
+    scale = np.where(x0 != 0, np.abs(x0), 1.0)
+    return min(ties, key=lambda out: float(np.sum(((out.x - x0) / scale) ** 2)))
 
 
 def covariance(J, cost, n, p, absolute_sigma=False):
