@@ -20,7 +20,7 @@ from .reverse import reverse
 from .version import KERNELS
 
 
-def differentiate(formula, wrt=None, kernel="auto"):
+def differentiate(formula, wrt=None, kernel="auto", reduce=None):
     """Differentiate a formula: text, program text, a ``sympy.Expr``, or a plain Python
     function of floats (traced symbolically).
 
@@ -30,7 +30,11 @@ def differentiate(formula, wrt=None, kernel="auto"):
     "tape" runs them on one shared interpreter compiled once per machine (nothing to
     compile per formula), "auto" (default) takes "straight" for programs of up to about
     160 lines and 24 function calls, the tape above.
+    ``reduce``: None (values and gradients per point), "sum" or "mean": the formula
+    reduced over the points in one fused pass (symdiff/reduction.py).
     """
+    if reduce not in (None, "sum", "mean"):
+        raise FormulaError(f"unknown reduce {reduce!r}", hint='reduce is None, "sum" or "mean"')
     if kernel not in KERNELS:
         raise FormulaError(f"unknown kernel {kernel!r}", hint="kernel is one of: " + ", ".join(KERNELS))
     graph, root, text, output_name, taken, _ = read_formula(formula)
@@ -41,7 +45,7 @@ def differentiate(formula, wrt=None, kernel="auto"):
     program = reverse(graph, root, text, wrt, output_name, taken)
     if isinstance(formula, str):
         _warn_dead_statements(graph, root, program.output)
-    return Derivative(program, graph, root, kernel)
+    return Derivative(program, graph, root, kernel, reduce)
 
 
 def read_formula(formula, outputs=False):
@@ -93,9 +97,10 @@ class Derivative(InspectMixin):
     Array calls always use the compiled loops.
     """
 
-    def __init__(self, program, graph, root, kernel="auto"):
+    def __init__(self, program, graph, root, kernel="auto", reduce=None):
         self.program = program
         self.kernel = kernel
+        self.reduce = reduce
         self.graph = graph
         self.root = root
         self.formula = program.text
@@ -106,6 +111,10 @@ class Derivative(InspectMixin):
         self._python = None
         self._scalar_calls = 0
         self._known = None
+
+    def __getstate__(self):   # pickles as its program (e.g. to Dask workers); kernels reload from the cache
+        return {k: (None if k in ("_kernels", "_python") else v) for k, v in self.__dict__.items()
+                if k != "_reductions"}
 
     def __repr__(self):
         return f"<symdiff.Derivative of {self.program.output}: {self.formula!r} wrt {', '.join(self.wrt)}>"
@@ -185,6 +194,14 @@ class Derivative(InspectMixin):
         return self._evaluate(inputs, grad=False)
 
     def _evaluate(self, inputs, grad):
+        if any(type(v).__module__.startswith("dask.") for v in inputs.values()):
+            from .dask_support import evaluate    # lazy Dask arrays in, lazy results out
+            return evaluate(self, inputs, grad)
+        if self.reduce:
+            values = self._arguments(inputs)
+            if any(a.ndim for a in values):
+                from .reduction import reduced    # one fused pass, sums instead of arrays
+                return reduced(self, values, grad)
         results = self._run(inputs, grad)
         if not grad:
             return results[0]
