@@ -14,12 +14,13 @@ import numpy as np
 from .errors import FormulaError, FormulaWarning
 from .graph import Graph
 from .inspection import InspectMixin   # show/trace/graph/stats/export/notebook reprs
+from .names import normalize
 from .parser import closest, parse
 from .reverse import reverse
 from .version import KERNELS
 
 
-def differentiate(formula, wrt=None, kernel="auto"):
+def differentiate(formula, wrt=None, kernel="auto", reduce=None):
     """Differentiate a formula: text, program text, a ``sympy.Expr``, or a plain Python
     function of floats (traced symbolically).
 
@@ -31,34 +32,46 @@ def differentiate(formula, wrt=None, kernel="auto"):
     lines whose compile is estimated at two seconds at most (``kernels.compile_estimate``:
     mostly their transcendental calls), the tape above. Either way the first array calls
     do not wait for a compile (``Derivative``: tiers).
+    ``reduce``: None (values and gradients per point), "sum" or "mean": the formula
+    reduced over the points in one fused pass (symdiff/reduction.py).
     """
+    if reduce not in (None, "sum", "mean"):
+        raise FormulaError(f"unknown reduce {reduce!r}", hint='reduce is None, "sum" or "mean"')
     if kernel not in KERNELS:
         raise FormulaError(f"unknown kernel {kernel!r}", hint="kernel is one of: " + ", ".join(KERNELS))
+    graph, root, text, output_name, taken, _ = read_formula(formula)
+    if isinstance(wrt, str):
+        wrt = [w.strip() for w in wrt.split(",") if w.strip()]
+    if wrt is not None:
+        wrt = [normalize(w) if isinstance(w, str) else w for w in wrt]   # as the inputs are
+    program = reverse(graph, root, text, wrt, output_name, taken)
+    if isinstance(formula, str):
+        _warn_dead_statements(graph, root, program.output)
+    return Derivative(program, graph, root, kernel, reduce)
+
+
+def read_formula(formula, outputs=False):
+    """(graph, root, text, output name, taken names, outputs) of text, a ``sympy.Expr`` or a
+    Python function; ``outputs`` (several outputs, for ``jacobian``) is None unless allowed
+    and the formula ends in a tuple (``r, c, s``) or the function returns one. With
+    ``outputs``, the parsed object comes last (its ``env``: the names a program assigns)."""
     sympy = sys.modules.get("sympy")   # a SymPy expression means SymPy is already imported
     if sympy is not None and isinstance(formula, sympy.Basic):
         if not isinstance(formula, sympy.Expr):
             raise FormulaError(f"expected a sympy.Expr, got {type(formula).__name__}")
         graph, root = Graph.from_sympy(formula)
-        text, output_name = str(formula), None
-        taken = {s.name for s in formula.free_symbols}
-    elif isinstance(formula, str):
-        parsed = parse(formula)
-        graph, root, text = parsed.graph, parsed.root, parsed.text
-        output_name, taken = parsed.output_name, parsed.taken
+        taken = set(graph.inputs)   # the normalized names (symdiff/names.py)
+        return graph, root, str(formula), None, taken, None, *((None,) if outputs else ())
+    if isinstance(formula, str):
+        parsed = parse(formula, outputs)
     elif callable(formula):   # a plain Python function, traced symbolically (symdiff/pyfunc.py)
         from .pyfunc import trace_function
-        parsed = trace_function(formula)
-        graph, root, text = parsed.graph, parsed.root, parsed.text
-        output_name, taken = parsed.output_name, parsed.taken
+        parsed = trace_function(formula, outputs)
     else:
         raise FormulaError(f"a formula must be a string or a sympy.Expr, not {type(formula).__name__}",
                            hint='write it as text: "sigmoid(a*x + b)"')
-    if isinstance(wrt, str):
-        wrt = [w.strip() for w in wrt.split(",") if w.strip()]
-    program = reverse(graph, root, text, wrt, output_name, taken)
-    if isinstance(formula, str):
-        _warn_dead_statements(graph, root, program.output)
-    return Derivative(program, graph, root, kernel)
+    return (parsed.graph, parsed.root, parsed.text, parsed.output_name, parsed.taken, parsed.outputs,
+            *((parsed,) if outputs else ()))
 
 
 def _warn_dead_statements(graph, root, output):
@@ -86,9 +99,10 @@ class Derivative(InspectMixin):
     bit for bit. ``d.compile()`` waits for the compiled tier.
     """
 
-    def __init__(self, program, graph, root, kernel="auto"):
+    def __init__(self, program, graph, root, kernel="auto", reduce=None):
         self.program = program
         self.kernel = kernel
+        self.reduce = reduce
         self.graph = graph
         self.root = root
         self.formula = program.text
@@ -98,6 +112,11 @@ class Derivative(InspectMixin):
         self._kernels = None
         self._python = None
         self._tiers = None
+        self._known = None
+
+    def __getstate__(self):   # pickles as its program (e.g. to Dask workers); kernels reload from the cache
+        return {k: (None if k in ("_kernels", "_python", "_tiers") else v) for k, v in self.__dict__.items()
+                if k != "_reductions"}
 
     def __repr__(self):
         return f"<symdiff.Derivative of {self.program.output}: {self.formula!r} wrt {', '.join(self.wrt)}>"
@@ -126,19 +145,31 @@ class Derivative(InspectMixin):
         return self._python
 
     def _arguments(self, inputs):
-        unknown = [k for k in inputs if k not in self.inputs]
+        known = self._known
+        if known is None:
+            known = self._known = frozenset(self.inputs)
+        if not all(type(k) is str and k.isascii() for k in inputs):   # as Python reads d(ｘ=1)
+            inputs = {normalize(k) if isinstance(k, str) else k: v for k, v in inputs.items()}
+        unknown = [k for k in inputs if k not in known]
         if unknown:
             close = closest(unknown[0], self.inputs)
             raise FormulaError(f"unknown input {unknown[0]!r}",
                                hint=(f"did you mean {close!r}? " if close else "")
                                + "inputs: " + ", ".join(self.inputs))
-        missing = [k for k in self.inputs if k not in inputs]
+        missing = [k for k in self.inputs if k not in inputs] if len(inputs) != len(known) else []
         if missing:
             raise FormulaError(f"missing input {missing[0]!r}",
                                hint="call with every input: d(" + ", ".join(f"{k}=..." for k in self.inputs) + ")")
         values = []
         for k in self.inputs:
             v = inputs[k]
+            if type(v) is float:   # the common scalar case, without two array conversions
+                values.append(np.asarray(v))
+                continue
+            if isinstance(v, np.ma.MaskedArray):
+                raise FormulaError(f"input {k!r} is a masked array; symdiff would ignore its mask",
+                                   hint="pass v.filled(np.nan) to compute through masked points as NaN, "
+                                        "or v.compressed() to drop them")
             try:
                 if isinstance(v, (str, bytes)) or np.asarray(v).dtype.kind not in "biuf":
                     raise TypeError
@@ -173,16 +204,30 @@ class Derivative(InspectMixin):
         return self._evaluate(inputs, grad=False)
 
     def _evaluate(self, inputs, grad):
+        if any(type(v).__module__.startswith("dask.") for v in inputs.values()):
+            from .dask_support import evaluate    # lazy Dask arrays in, lazy results out
+            return evaluate(self, inputs, grad)
+        if self.reduce:
+            values = self._arguments(inputs)
+            if any(a.ndim for a in values):
+                from .reduction import reduced    # one fused pass, sums instead of arrays
+                return reduced(self, values, grad)
+        results = self._run(inputs, grad)
+        if not grad:
+            return results[0]
+        return results[0], dict(zip(self.wrt, results[1:]))
+
+    def _run(self, inputs, grad):
+        """Every result of the program (value, then ``program.grads``; the value only
+        without ``grad``): floats for scalar inputs, arrays of the broadcast shape else."""
         values = self._arguments(inputs)
-        n_out = 1 + len(self.wrt) if grad else 1
+        n_out = 1 + len(self.program.grads) if grad else 1
         if all(a.ndim == 0 for a in values):
             floats = [float(a) for a in values]
             result = self.tiers.scalar(floats, grad)
             if result is None:   # plain Python raised (a literal 0.0 divides): compiled gives inf/nan
                 result = self.kernels.scalar(*floats, grad=grad)
-            if not grad:
-                return float(result)
-            return float(result[0]), {w: float(g) for w, g in zip(self.wrt, result[1:])}
+            return [float(result)] if not grad else [float(r) for r in result]
         try:
             shape = np.broadcast_shapes(*(a.shape for a in values))
         except ValueError:
@@ -202,15 +247,13 @@ class Derivative(InspectMixin):
         outs = self.kernels.outputs(n_out, size)
         if size:
             self.tiers.arrays(tuple(mask), args, outs, grad)
-        if not grad:
-            return outs[0].reshape(shape)
-        return outs[0].reshape(shape), {w: outs[k + 1].reshape(shape) for k, w in enumerate(self.wrt)}
+        return [out.reshape(shape) for out in outs]
 
 
 def check(d, /, **point):
     """Compare d's gradient with central finite differences at ``point``; print and return
     a report (``report.ok``, ``report.errors[name]`` = max relative error)."""
     from .gradcheck import gradient_check
-    report = gradient_check(d, point)
+    report = d.check_report(point) if hasattr(d, "check_report") else gradient_check(d, point)
     print(report)
     return report
