@@ -8,10 +8,12 @@ not wait for compiles it no longer needs.
 - **Errors stay in the job.** An exception inside a job (a Numba error, a full disk...) is
   kept in ``job.error``; the caller decides (the tiers keep running the array tier and
   warn once). Nothing is raised in the user's thread by the worker.
-- **Fork.** A fork waits for the job being compiled to finish (Numba's compiler lock and
-  LLVM's state are then free, so the child can compile), and the worker takes no new job
-  until the fork is done. The child has no worker thread: its unfinished jobs are marked
-  as lost (``job.lost``), and the next ``submit`` there starts a new worker.
+- **Fork.** The child has no worker thread: its unfinished jobs are marked as lost
+  (``job.lost``; the tiers queue them again and answer from the array tier meanwhile),
+  and the next ``submit`` there starts a new worker. A fork does not wait for a running
+  compile (waiting deadlocked against logging's own fork hook); when one was running, the
+  child gets fresh Numba and llvmlite compiler locks, since the thread holding them is
+  gone.
 - **Numba's coloured messages are off** (``_plain_numba_messages``): formatting them swaps
   ``sys.stdout``/``sys.stderr``, which a thread must not do behind the user's back.
 - **Why a thread, not a process.** Numba's compiler spends most of its time in LLVM, which
@@ -64,7 +66,7 @@ class Job:
 
 _queue = collections.deque()
 _lock = threading.Lock()          # guards _queue and _worker
-_busy = threading.Lock()          # held by the worker while a job runs (and by a fork)
+_busy = threading.Lock()          # held by the worker while a job runs
 _wake = threading.Condition(_lock)
 _worker = None
 _current = None                   # the job taken from the queue, until it has run
@@ -130,28 +132,36 @@ def pending():
         return list(_queue)
 
 
-def _before_fork():
-    _busy.acquire()      # wait for a running job; the worker takes no new one meanwhile
-
-
-def _after_fork_parent():
-    _busy.release()
-
-
 def _after_fork_child():
     global _lock, _busy, _wake, _worker, _current
     _lock = threading.Lock()
     _busy = threading.Lock()
     _wake = threading.Condition(_lock)
     _worker = None
-    lost = list(_queue) + ([_current] if _current is not None and not _current.done() else [])
+    running = _current is not None and not _current.done()
+    lost = list(_queue) + ([_current] if running else [])
     _queue.clear()
     _current = None
     for job in lost:
         job.lost = True
         job._event.set()
+    if running:
+        _free_compiler_locks()
+
+
+def _free_compiler_locks():
+    """The fork came while the worker was compiling: in the child the worker is gone, and
+    the locks it held (Numba's compiler lock, llvmlite's) would never be released. Fresh
+    ones let the child compile (its own jobs, or the user's direct calls)."""
+    compiler_lock = sys.modules.get("numba.core.compiler_lock")
+    if compiler_lock is not None:
+        compiler_lock.global_compiler_lock._lock = threading.RLock()
+    ffi = sys.modules.get("llvmlite.binding.ffi")
+    if ffi is not None and hasattr(getattr(ffi, "lib", None), "_lock"):
+        ffi.lib._lock._lock = threading.RLock()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_parent,
-                        after_in_child=_after_fork_child)
+    # No "before" hook: waiting there for a running compile deadlocks when an earlier
+    # registered hook (logging's) holds a lock the compile needs.
+    os.register_at_fork(after_in_child=_after_fork_child)
