@@ -8,12 +8,12 @@ not wait for compiles it no longer needs.
 - **Errors stay in the job.** An exception inside a job (a Numba error, a full disk...) is
   kept in ``job.error``; the caller decides (the tiers keep running the array tier and
   warn once). Nothing is raised in the user's thread by the worker.
-- **Fork.** The child has no worker thread: its unfinished jobs are marked as lost
+- **Fork.** A fork waits for the job being compiled to finish (Numba's compiler lock and
+  LLVM's state are then free in the child), and the worker takes no new job until the fork
+  is done. The child has no worker thread: its unfinished jobs are marked as lost
   (``job.lost``; the tiers queue them again and answer from the array tier meanwhile),
-  and the next ``submit`` there starts a new worker. A fork does not wait for a running
-  compile (waiting deadlocked against logging's own fork hook); when one was running, the
-  child gets fresh Numba and llvmlite compiler locks, since the thread holding them is
-  gone.
+  and the next ``submit`` there starts a new worker (with fresh compiler locks, should a
+  job have been taken but not started).
 - **Numba's coloured messages are off** (``_plain_numba_messages``): formatting them swaps
   ``sys.stdout``/``sys.stderr``, which a thread must not do behind the user's back.
 - **Why a thread, not a process.** Numba's compiler spends most of its time in LLVM, which
@@ -23,6 +23,7 @@ not wait for compiles it no longer needs.
   cache afterwards (another Numba import and cache load, 0.5 s in this thread).
 """
 import collections
+import logging   # noqa: F401  (imported first: its fork hook must run after ours, see the end)
 import os
 import sys
 import threading
@@ -66,7 +67,7 @@ class Job:
 
 _queue = collections.deque()
 _lock = threading.Lock()          # guards _queue and _worker
-_busy = threading.Lock()          # held by the worker while a job runs
+_busy = threading.Lock()          # held by the worker while a job runs (and by a fork)
 _wake = threading.Condition(_lock)
 _worker = None
 _current = None                   # the job taken from the queue, until it has run
@@ -161,7 +162,17 @@ def _free_compiler_locks():
         ffi.lib._lock._lock = threading.RLock()
 
 
+def _before_fork():
+    _busy.acquire()      # wait for a running job; the worker takes no new one meanwhile
+
+
+def _after_fork_parent():
+    _busy.release()
+
+
 if hasattr(os, "register_at_fork"):
-    # No "before" hook: waiting there for a running compile deadlocks when an earlier
-    # registered hook (logging's) holds a lock the compile needs.
-    os.register_at_fork(after_in_child=_after_fork_child)
+    # "before" hooks run in reverse order of registration: logging's (imported above, it
+    # takes logging's lock, which a compile importing Numba needs) runs after ours, so
+    # waiting here for a running compile cannot deadlock against it.
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_parent,
+                        after_in_child=_after_fork_child)

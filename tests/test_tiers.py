@@ -173,12 +173,16 @@ def test_a_fork_during_a_background_compile_leaves_a_working_child():
     assert d.compile() and _same(d(x=x, y=0.25)[0], want[0])
 
 
-def test_jobs_lost_in_a_fork_are_marked_and_the_queue_starts_again():
+def test_jobs_lost_in_a_fork_are_marked_and_the_queue_starts_again(monkeypatch):
+    freed = []
+    monkeypatch.setattr(background, "_free_compiler_locks", lambda: freed.append(1))   # not in this process
     gate = threading.Event()
     first = background.submit("blocker", lambda: gate.wait(30))
     queued = background.submit("queued", lambda: 42)
+    while background._current is not first:   # the blocker is running
+        threading.Event().wait(0.01)
     background._after_fork_child()            # what the child sees (no worker thread)
-    assert queued.lost and queued.done()
+    assert queued.lost and queued.done() and freed == [1]
     again = background.submit("again", lambda: 7)
     assert again.wait(30) and again.result == 7
     gate.set()
