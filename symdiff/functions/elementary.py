@@ -88,7 +88,7 @@ op("log10", 1, lambda g, y, x: (g / (x * LN10),), "log10: 1/(x*log(10))", _c("lo
 op("log1p", 1, lambda g, y, x: (g / (1 + x),), "log1p: 1/(1 + x)", _c("log1p"), np.log1p,
    call="np.log1p", vmath="vlog1p", aliases=("math.log1p", "np.log1p"), sympy_classes=("log1p",),
    domain=(-0.9, 3.0), edges="log1p(-1) is -inf, nan below -1")
-op("expm1", 1, lambda g, y, x: ((y + 1) * g,), "expm1: y + 1", _c("expm1"), np.expm1,
+op("expm1", 1, lambda g, y, x: (call("exp", x) * g,), "expm1: exp(x)", _c("expm1"), np.expm1,
    call="np.expm1", vmath="vexpm1", aliases=("math.expm1", "np.expm1"), sympy_classes=("expm1",))
 op("exp2", 1, lambda g, y, x: (y * LN2 * g,), "exp2: y*log(2)", _c("exp2"), np.exp2,
    call="np.exp2", libm="exp2", aliases=("math.exp2", "np.exp2"), sympy_classes=("exp2",),
