@@ -13,7 +13,7 @@ def _atan2_grad(g, y, a, b):
 
 
 op("atan2", 2, _atan2_grad, ("atan2: b/(a*a + b*b)", "atan2: -a/(a*a + b*b)"),
-   lambda a, b: sympy.atan2(a, b), np.arctan2, call="np.arctan2", libm="atan2",
+   lambda a, b: sympy.atan2(a, b), np.arctan2, call="np.arctan2", vmath="vatan2",
    aliases=("math.atan2", "np.arctan2"), sympy_classes=("atan2",), domain=(0.2, 3.0),
    edges="atan2(y, x) is the angle of (x, y), in [-pi, pi]; its gradient at (0, 0) is 0 "
          "(PyTorch; JAX gives nan)")

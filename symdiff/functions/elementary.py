@@ -54,10 +54,10 @@ op("acos", 1, lambda g, y, x: (-(g / call("sqrt", 1 - x * x)),), "acos: -1/sqrt(
    sympy_classes=("acos",), domain=(-0.9, 0.9),
    edges="acos(x) is nan outside [-1, 1]; acos'(±1) is -inf")
 op("atan", 1, lambda g, y, x: (g / (1 + x * x),), "atan: 1/(1 + x*x)",
-   _c("atan"), np.arctan, call="np.arctan", libm="atan", aliases=("math.atan", "np.arctan"),
+   _c("atan"), np.arctan, call="np.arctan", vmath="vatan", aliases=("math.atan", "np.arctan"),
    sympy_classes=("atan",), domain=(-4.0, 4.0), edges="atan(±inf) is ±pi/2")
 op("asinh", 1, lambda g, y, x: (g / call("sqrt", x * x + 1),), "asinh: 1/sqrt(x*x + 1)",
-   _c("asinh"), np.arcsinh, call="np.arcsinh", libm="asinh",
+   _c("asinh"), np.arcsinh, call="np.arcsinh", vmath="vasinh",
    aliases=("math.asinh", "np.arcsinh"), sympy_classes=("asinh",), domain=(-4.0, 4.0))
 op("acosh", 1, lambda g, y, x: (g / (call("sqrt", x - 1) * call("sqrt", x + 1)),),
    "acosh: 1/(sqrt(x - 1)*sqrt(x + 1))", _c("acosh"), np.arccosh, call="np.arccosh",
@@ -71,11 +71,11 @@ op("atanh", 1, lambda g, y, x: (g / (1 - x * x),), "atanh: 1/(1 - x*x)",
 # -- error functions ---------------------------------------------------------------------------
 op("erf", 1, lambda g, y, x: (TWO_OVER_SQRT_PI * call("exp", -(x * x)) * g,),
    "erf: 2/sqrt(pi)*exp(-x*x)", _c("erf"), np.vectorize(math.erf, otypes=[float]),
-   call="math.erf", imports=("math",), libm="erf", aliases=("math.erf",),
+   call="math.erf", imports=("math",), vmath="verf", aliases=("math.erf",),
    sympy_classes=("erf",))
 op("erfc", 1, lambda g, y, x: (-(TWO_OVER_SQRT_PI * call("exp", -(x * x)) * g),),
    "erfc: -2/sqrt(pi)*exp(-x*x)", _c("erfc"), np.vectorize(math.erfc, otypes=[float]),
-   call="math.erfc", imports=("math",), libm="erfc", aliases=("math.erfc",),
+   call="math.erfc", imports=("math",), vmath="verfc", aliases=("math.erfc",),
    sympy_classes=("erfc",))
 
 # -- logarithms and exponentials of other bases, and near 0 ----------------------------------
