@@ -593,10 +593,10 @@ def trace_function(f):
                 raise FormulaError(f"keyword-only parameter {p.name!r} of {label}() has no default",
                                    hint="keyword-only parameters are constants: give them a default")
             continue
-        if not p.name.isidentifier() or p.name.startswith(("__", "_sd_")) or p.name in _NOT_A_NAME:
+        if not p.name.isidentifier() or p.name.startswith(("__", "_sd_")):
             raise FormulaError(f"parameter {p.name!r} of {label}() cannot be an input name",
-                               hint=f"rename it (e.g. {p.name}_); these names are used by generated code: "
-                                    + ", ".join(sorted(RESERVED | {"value", "value_and_grad"})) + " and function names")
+                               hint=f"rename it (e.g. {p.name.lstrip('_')}); names starting with __ or _sd_ "
+                                    "are kept for Python and generated code")
         inputs.append(p.name)
 
     graph = Graph()
