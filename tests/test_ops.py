@@ -185,3 +185,58 @@ def test_docs_table_is_the_table():
     text = (pathlib.Path(__file__).parent.parent / "docs" / "differentiate.md").read_text(encoding="utf-8")
     assert markdown_table() in text, "regenerate with: python -c 'import symdiff.functions as f; print(f.markdown_table())'"
     assert set(COMPOSED) <= set(FUNCTIONS)
+
+
+# -- one formula of new functions on every path, against JAX in float64 ----------------------------
+EVERY_PATH = ("atan2(y, x) + erf(x - y)*log1p(x*x) + asinh(y) + hypot(x, y) + logsumexp(x, y, 1)"
+              " + gelu(x) + (x if x > y else y*y) + clip(x, -1, 0.5) + x % 0.7 + cbrt(y + 3)"
+              " + softsign(x)*selu(y) + atan(x*y) + erfc(y) + leaky_relu(x, 0.2) + mean(x, y, 2)")
+
+
+def _jax_every_path(jax, jnp):
+    def f(x, y):
+        return (jnp.arctan2(y, x) + jax.scipy.special.erf(x - y) * jnp.log1p(x * x) + jnp.arcsinh(y)
+                + jnp.hypot(x, y) + jax.scipy.special.logsumexp(jnp.array([x, y, 1.0]))
+                + jax.nn.gelu(x, approximate=False) + jnp.where(x > y, x, y * y) + jnp.clip(x, -1, 0.5)
+                + jnp.mod(x, 0.7) + jnp.cbrt(y + 3) + jax.nn.soft_sign(x) * jax.nn.selu(y)
+                + jnp.arctan(x * y) + jax.scipy.special.erfc(y) + jax.nn.leaky_relu(x, 0.2)
+                + (x + y + 2) / 3)
+    return jax.jit(jax.value_and_grad(f, argnums=(0, 1)))
+
+
+def test_new_functions_on_every_path_match_jax(tmp_path):
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    import importlib.util
+    import jax.numpy as jnp
+    import jax.scipy.special  # noqa: F401
+    from symdiff.inspection import node_grads, node_values, trace
+    ref = _jax_every_path(jax, jnp)
+    d = symdiff.differentiate(EVERY_PATH)
+    assert d.kernels.kind == "tape"   # too many calls to inline: auto takes the tape (the straight
+    path = d.export(tmp_path / "every_path.py", numba=False)   # kernel: test_every_op_compiled...)
+    spec = importlib.util.spec_from_file_location("every_path", path)
+    exported = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(exported)
+    xs, ys = RNG.uniform(-2.5, 2.5, 6), RNG.uniform(-2.5, 2.5, 6)
+    arrays = d(x=xs, y=ys)
+    for k, (x, y) in enumerate(zip(xs, ys)):
+        v, (gx, gy) = ref(x, y)
+        want = [float(v), float(gx), float(gy)]
+        point = dict(x=x, y=y)
+        args = [point[n] for n in d.inputs]
+        in_order = lambda r: [float(r[0])] + [float(r[1 + d.wrt.index(n)]) for n in ("x", "y")]  # noqa: E731
+        t = trace(d.program, point, d.python)
+        values = node_values(d.graph, d.root, point)
+        grads = node_grads(d.graph, d.root, values)
+        paths = {
+            "plain": in_order(d.python.value_and_grad(*args)),
+            "tape": in_order(d.kernels.scalar(*args)),
+            "arrays": [arrays[0][k], arrays[1]["x"][k], arrays[1]["y"][k]],
+            "trace": [t.value, t.grad["x"], t.grad["y"]],
+            "export": in_order(exported.value_and_grad(*args)),
+            "graph": [float(values[d.root]), float(grads[d.graph.inputs["x"]]),
+                      float(grads[d.graph.inputs["y"]])],
+        }
+        for name, got in paths.items():
+            assert got == pytest.approx(want, rel=1e-12, abs=1e-12), (name, x, y)
