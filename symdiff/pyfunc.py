@@ -323,6 +323,18 @@ _NUMPY = {alias[3:]: (lambda name: lambda *args: _call(name, *args))(name)
           if alias.startswith("np.") and not isinstance(getattr(np, alias[3:], None), np.ufunc)}
 _NUMPY.update({name: _reduction(name) for name in ("sum", "mean", "prod", "max", "min", "amax", "amin",
                                                    "std", "var")})
+def _dot(a, b, *rest):
+    """np.dot/np.inner/np.vdot of two literal lists (or numbers) of traced numbers."""
+    xs, ys = _flatten(a), _flatten(b)
+    if xs is None or ys is None or rest or (len(xs) != len(ys) and 1 not in (len(xs), len(ys))):
+        raise _unsupported("np.dot of these arguments", "symdiff takes the dot product of two "
+                           "literal lists of the same length: np.dot([x, y], [1.0, 2.0])")
+    if len(xs) == 1 or len(ys) == 1:
+        return _reduction("sum")([_apply("mul", p, q) for p in xs for q in ys])
+    return _reduction("sum")([_apply("mul", p, q) for p, q in zip(xs, ys)])
+
+
+_NUMPY.update(dot=_dot, inner=_dot, vdot=_dot)
 _NUMPY["angle"] = lambda x, deg=False: _call("where", _apply("lt", x, 0), 180.0 if deg else math.pi, 0.0)
 
 
@@ -440,6 +452,7 @@ def _sd_not(value):
 _RUNTIME = {"_sd_if": _sd_if, "_sd_and": _logical("and", False), "_sd_or": _logical("or", True),
             "_sd_not": _sd_not}
 
+_RUNTIME_CODES = {_sd_if.__code__, _sd_not.__code__, _RUNTIME["_sd_and"].__code__}
 _BUILTINS = {"max": _builtin_extreme("max", builtins.max), "min": _builtin_extreme("min", builtins.min),
              "pow": _builtin_pow, "sum": _builtin_sum}
 
@@ -490,7 +503,11 @@ def _where():
     if frame is None:
         return ""
     line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
-    where = f"line {frame.f_lineno} of {frame.f_code.co_name}()"
+    owner = frame   # a branch of `a if c else b` runs as a lambda (symdiff/pyrewrite.py): name its function
+    while owner.f_code.co_name == "<lambda>" and owner.f_back is not None \
+            and owner.f_back.f_code in _RUNTIME_CODES and owner.f_back.f_back is not None:
+        owner = owner.f_back.f_back
+    where = f"line {frame.f_lineno} of {owner.f_code.co_name}()"
     return f"{where}: `{line}`: " if line else f"{where}: "
 
 

@@ -66,3 +66,10 @@ op("mod", 2, lambda g, y, a, b: (g, -(call("floor", a / b) * g)),
     return r''', aliases=("np.remainder", "np.mod"), sympy_classes=("Mod",), domain=(0.5, 3.0),
    label="%", edges="a % b takes the sign of b; a % 0 is nan; at the jumps (a a multiple of b) "
                     "the gradient is (1, -floor(a/b)) (PyTorch, JAX)")
+
+op("fmod", 2, lambda g, y, a, b: (g, -(call("trunc", a / b) * g)),
+   ("fmod: gradient passes through", "fmod: -trunc(a/b)"),
+   lambda a, b: a - b * sympy.Piecewise((sympy.floor(a / b), a / b >= 0), (sympy.ceiling(a / b), True)),
+   np.fmod, call="np.fmod", aliases=("math.fmod", "np.fmod"), domain=(0.5, 3.0),
+   edges="a - trunc(a/b)*b, with the sign of a (C's fmod); fmod(a, 0) is nan; at the jumps "
+         "the gradient is (1, -trunc(a/b)) (PyTorch, JAX)")

@@ -104,3 +104,7 @@ op("floor", 1, lambda g, y, x: (None,), "floor: flat", _c("floor"), np.floor, ca
 op("ceil", 1, lambda g, y, x: (None,), "ceil: flat", _c("ceiling"), np.ceil, call="np.ceil",
    aliases=("math.ceil", "np.ceil"), sympy_classes=("ceiling",),
    edges="gradient 0 everywhere, at the jumps too (PyTorch, JAX)")
+op("trunc", 1, lambda g, y, x: (None,), "trunc: flat",
+   lambda x: sympy.Piecewise((sympy.floor(x), x >= 0), (sympy.ceiling(x), True)), np.trunc,
+   call="np.trunc", aliases=("math.trunc", "np.trunc", "np.fix"),
+   edges="rounds toward 0; gradient 0 everywhere (PyTorch, JAX)")
