@@ -183,7 +183,8 @@ def sympy_impl(f: Formula, inputs: dict):
                         relu=lambda z: sp.Max(z, 0))
     expr = f.build(m, **syms)
     exprs = [expr] + [sp.diff(expr, syms[k]) for k in f.wrt]
-    fn = sp.lambdify([syms[k] for k in f.wrt], exprs, modules="numpy", cse=True)
+    modules = ["scipy", "numpy"] if peer("scipy") is not None else "numpy"   # scipy: erf on arrays
+    fn = sp.lambdify([syms[k] for k in f.wrt], exprs, modules=modules, cse=True)
     args = args_of(f, inputs)
 
     def run():
