@@ -22,7 +22,7 @@ import numpy as np
 from symdiff.functions import HELPERS
 from symdiff.version import KERNELS
 
-from . import cache, vnumpy
+from . import cache, loops_blocked, vnumpy
 from .compiled import Compiled, build_stamp
 from .printer import function_source, header, helpers_used
 
@@ -68,8 +68,11 @@ def _loop_source(program, mask, kind, loop):
     call = "value_and_grad" if kind == "grad" else "value"
     rng = "prange" if loop == "ploop" else "range"
     lines = [f"def {kind}_{loop}({', '.join(params + outs)}):",
-             f'    """{call} at every point {i}; results go to {", ".join(outs)}."""',
-             f"    for {i} in {rng}({outs[0]}.shape[0]):",
+             f'    """{call} at every point {i}; results go to {", ".join(outs)}."""']
+    if len(results) >= loops_blocked.MIN_RESULTS:   # many outputs: blocks that vectorize
+        return "\n".join(lines + loops_blocked.blocked_loop_source(
+            params, mask, results, outs, call, loop, lambda b: _fresh(b, used))) + "\n"
+    lines += [f"    for {i} in {rng}({outs[0]}.shape[0]):",
              f"        {', '.join(results)}{',' if kind == 'grad' and len(results) == 1 else ''} = {call}({args})"]
     lines += [f"        {o}[{i}] = {r}" for o, r in zip(outs, results)]
     return "\n".join(lines) + "\n"

@@ -46,6 +46,8 @@ def _print(ex):
         if p == 3 and ex.args[0].op in ("mul", "div") and not inner.startswith("-"):
             return "-" + inner, 3          # -(a*b) == (-a)*b exactly; print it plainly
         return ("-" + inner, 4) if p >= 5 else (f"-({inner})", 4)
+    if op == "add" and ex.args[1].op == "neg":   # a + -b prints a - b (the same float64 result)
+        return _print(type(ex)("sub", ex.args[0], ex.args[1].args[0]))
     symbol, prec = _infix(op)
     left, lp = _print(ex.args[0])
     right, rp = _print(ex.args[1])
@@ -101,6 +103,24 @@ def docstring(program, limit=12):
     return "\n    ".join(statements).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
 
 
+def comment(line):
+    """A backward line's comment: its rule's name and the concrete local derivative
+    (``de = 2*e*df  # pow: 2*e``); none where the gradient just passes through (``dc = dq``,
+    ``dd = -de``: the code says it all). Lines without a local derivative keep their rule."""
+    if line.local is None:
+        return line.rule
+    if line.local.is_num(1) or line.local.is_num(1.0) or line.local.is_num(-1) or line.local.is_num(-1.0):
+        return ""
+    return f"{line.rule.split(':')[0]}: {pyexpr(line.local)}"
+
+
+def _output_name(program):
+    """``g`` for a re-assigned output ``g`` (printed ``g_2``), as the user wrote it."""
+    from symdiff.second import user_name
+    name = user_name(program)
+    return name if name == program.output else f"{name} ({program.output} below)"
+
+
 def _with_comment(code, comment):
     if not comment:
         return code
@@ -115,23 +135,29 @@ def function_source(program, name="value_and_grad", with_grad=True):
     doc = docstring(program)
     if with_grad:
         grads = ", ".join(program.grads)
-        out.append(f'    """{doc}\n\n    Returns {program.output} and its gradient ({grads})."""')
+        returns = program.returns or f"Returns {_output_name(program)} and its gradient ({grads})."
+        out.append(f'    """{doc}\n\n    {returns}"""')
     else:
-        out.append(f'    """{doc}\n\n    Returns {program.output} (no gradient)."""')
+        out.append(f'    """{doc}\n\n    Returns {_output_name(program)} (no gradient)."""')
     out.append("    # forward")
     for line in program.forward:
         out.append(f"    {line.target} = {pyexpr(line.expr)}")
     if with_grad:
-        out.append("    # backward")
+        if not (program.backward and program.backward[0].section):
+            out.append("    # backward")
         group = None
         for line in program.backward:
+            if line.section:
+                out.append(f"    # {line.section}")
             if line.of is not None and line.of != group:
                 group = line.of
                 fwd = program.forward[group]
                 header = f"{fwd.target} = {pyexpr(fwd.expr)}"
                 out.append(f"    # {header if len(header) <= 88 else header[:85] + '...'}")
-            op = "+=" if line.accumulate else "="
-            out.append("    " + _with_comment(f"{line.target} {op} {pyexpr(line.expr)}", line.rule))
+            op, expr = ("+=" if line.accumulate else "="), line.expr
+            if line.accumulate and expr.op == "neg":   # x += -y prints x -= y: the same float64 result
+                op, expr = "-=", expr.args[0]
+            out.append("    " + _with_comment(f"{line.target} {op} {pyexpr(expr)}", comment(line)))
         results = (program.output,) + program.grads
         out.append(f"    return {', '.join(results)}{',' if len(results) == 1 else ''}")
     else:

@@ -24,7 +24,7 @@ from . import vmath, vmath_special
 
 # what helpers and printed constants use besides the ops' own functions
 PASS_THROUGH = ("pi", "e", "inf", "nan", "float64", "zeros", "fmod", "copysign", "exp",
-                "log1p", "sqrt", "abs", "floor")
+                "log1p", "sqrt", "abs", "floor", "empty")   # empty: blocked loops' scratch
 # vmath functions helpers reach through np (softplus calls np.log1p, sigmoid np.exp)
 _HELPER_FAST = {"exp": "vexp", "log1p": "vlog1p"}
 

@@ -7,9 +7,11 @@
 """
 from .errors import FormulaError, FormulaWarning
 from .api import differentiate, check, Derivative
+from .api_second import hessian, jacobian, jvp, hvp
 from .version import __version__
 
-__all__ = ["differentiate", "check", "Derivative", "FormulaError", "FormulaWarning", "__version__"]
+__all__ = ["differentiate", "check", "Derivative", "hessian", "jacobian", "jvp", "hvp",
+           "FormulaError", "FormulaWarning", "__version__"]
 
 
 def __getattr__(name):   # the trainer is loaded on first use (symdiff/trainer.py)

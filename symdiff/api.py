@@ -32,31 +32,36 @@ def differentiate(formula, wrt=None, kernel="auto"):
     """
     if kernel not in KERNELS:
         raise FormulaError(f"unknown kernel {kernel!r}", hint="kernel is one of: " + ", ".join(KERNELS))
-    sympy = sys.modules.get("sympy")   # a SymPy expression means SymPy is already imported
-    if sympy is not None and isinstance(formula, sympy.Basic):
-        if not isinstance(formula, sympy.Expr):
-            raise FormulaError(f"expected a sympy.Expr, got {type(formula).__name__}")
-        graph, root = Graph.from_sympy(formula)
-        text, output_name = str(formula), None
-        taken = {s.name for s in formula.free_symbols}
-    elif isinstance(formula, str):
-        parsed = parse(formula)
-        graph, root, text = parsed.graph, parsed.root, parsed.text
-        output_name, taken = parsed.output_name, parsed.taken
-    elif callable(formula):   # a plain Python function, traced symbolically (symdiff/pyfunc.py)
-        from .pyfunc import trace_function
-        parsed = trace_function(formula)
-        graph, root, text = parsed.graph, parsed.root, parsed.text
-        output_name, taken = parsed.output_name, parsed.taken
-    else:
-        raise FormulaError(f"a formula must be a string or a sympy.Expr, not {type(formula).__name__}",
-                           hint='write it as text: "sigmoid(a*x + b)"')
+    graph, root, text, output_name, taken, _ = read_formula(formula)
     if isinstance(wrt, str):
         wrt = [w.strip() for w in wrt.split(",") if w.strip()]
     program = reverse(graph, root, text, wrt, output_name, taken)
     if isinstance(formula, str):
         _warn_dead_statements(graph, root, program.output)
     return Derivative(program, graph, root, kernel)
+
+
+def read_formula(formula, outputs=False):
+    """(graph, root, text, output name, taken names, outputs) of text, a ``sympy.Expr`` or a
+    Python function; ``outputs`` (several outputs, for ``jacobian``) is None unless allowed
+    and the formula ends in a tuple (``r, c, s``) or the function returns one. With
+    ``outputs``, the parsed object comes last (its ``env``: the names a program assigns)."""
+    sympy = sys.modules.get("sympy")   # a SymPy expression means SymPy is already imported
+    if sympy is not None and isinstance(formula, sympy.Basic):
+        if not isinstance(formula, sympy.Expr):
+            raise FormulaError(f"expected a sympy.Expr, got {type(formula).__name__}")
+        graph, root = Graph.from_sympy(formula)
+        return graph, root, str(formula), None, {s.name for s in formula.free_symbols}, None, *((None,) if outputs else ())
+    if isinstance(formula, str):
+        parsed = parse(formula, outputs)
+    elif callable(formula):   # a plain Python function, traced symbolically (symdiff/pyfunc.py)
+        from .pyfunc import trace_function
+        parsed = trace_function(formula, outputs)
+    else:
+        raise FormulaError(f"a formula must be a string or a sympy.Expr, not {type(formula).__name__}",
+                           hint='write it as text: "sigmoid(a*x + b)"')
+    return (parsed.graph, parsed.root, parsed.text, parsed.output_name, parsed.taken, parsed.outputs,
+            *((parsed,) if outputs else ()))
 
 
 def _warn_dead_statements(graph, root, output):
@@ -170,8 +175,16 @@ class Derivative(InspectMixin):
         return self._evaluate(inputs, grad=False)
 
     def _evaluate(self, inputs, grad):
+        results = self._run(inputs, grad)
+        if not grad:
+            return results[0]
+        return results[0], dict(zip(self.wrt, results[1:]))
+
+    def _run(self, inputs, grad):
+        """Every result of the program (value, then ``program.grads``; the value only
+        without ``grad``): floats for scalar inputs, arrays of the broadcast shape else."""
         values = self._arguments(inputs)
-        n_out = 1 + len(self.wrt) if grad else 1
+        n_out = 1 + len(self.program.grads) if grad else 1
         if all(a.ndim == 0 for a in values):
             result = None
             if self._scalar_calls < SCALAR_TIER_UP and not (self._kernels and self._kernels.built()):
@@ -179,9 +192,7 @@ class Derivative(InspectMixin):
                 result = self._plain(values, grad)
             if result is None:
                 result = self.kernels.scalar(*(float(a) for a in values), grad=grad)
-            if not grad:
-                return float(result)
-            return float(result[0]), {w: float(g) for w, g in zip(self.wrt, result[1:])}
+            return [float(result)] if not grad else [float(r) for r in result]
         try:
             shape = np.broadcast_shapes(*(a.shape for a in values))
         except ValueError:
@@ -201,15 +212,13 @@ class Derivative(InspectMixin):
         outs = self.kernels.outputs(n_out, size)
         if size:
             self.kernels.arrays(tuple(mask), args, outs, grad=grad)
-        if not grad:
-            return outs[0].reshape(shape)
-        return outs[0].reshape(shape), {w: outs[k + 1].reshape(shape) for k, w in enumerate(self.wrt)}
+        return [out.reshape(shape) for out in outs]
 
 
 def check(d, /, **point):
     """Compare d's gradient with central finite differences at ``point``; print and return
     a report (``report.ok``, ``report.errors[name]`` = max relative error)."""
     from .gradcheck import gradient_check
-    report = gradient_check(d, point)
+    report = d.check_report(point) if hasattr(d, "check_report") else gradient_check(d, point)
     print(report)
     return report

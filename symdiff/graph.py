@@ -75,8 +75,11 @@ class Graph:
             if isinstance(exponent, int) and exponent < 0:   # x**-2 -> x**-2.0: see below
                 args = (args[0], self.const(float(exponent)))
         key = (op, args)
-        if OPS[op].commutative:   # a*b and b*a are one node
+        if OPS[op].commutative:   # a*b and b*a are one node ...
             key = (op, tuple(sorted(args)))
+            found = self._index.get(key)
+            if found is not None and self.nodes[found].names and self.nodes[found].args != args:
+                key = ("as written", op, args)   # ... unless the user named a*b: b*a stays b*a
         return self._add(key, Node(0, op, args, pos=pos))
 
     def call(self, name, args, pos=(None, None)):

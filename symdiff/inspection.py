@@ -462,14 +462,14 @@ class InspectMixin:
         import html
         from codegen.highlight import html_pre
         p = self.program
-        head = (f"<div><b>symdiff.Derivative</b> of <code>{html.escape(p.output)}</code>"
+        head = (f"<div><b>symdiff.{type(self).__name__}</b> of <code>{html.escape(p.output)}</code>"
                 f" = <code>{html.escape(headline(p.text, 200))}</code>"
                 f" with respect to <code>{html.escape(', '.join(p.wrt))}</code></div>")
         return head + html_pre(self.source)
 
     def _repr_markdown_(self):
         p = self.program
-        return (f"**symdiff.Derivative** of `{p.output}` = `{headline(p.text, 200)}` "
+        return (f"**symdiff.{type(self).__name__}** of `{p.output}` = `{headline(p.text, 200)}` "
                 f"with respect to `{', '.join(p.wrt)}`\n\n```python\n{self.source}```\n")
 
     @property

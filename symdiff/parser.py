@@ -99,6 +99,8 @@ class Parsed:
     output_name: str      # the user's name for the output, or None for a bare expression
     text: str
     taken: set            # every name the text uses, plus version names given out
+    outputs: tuple = None  # a final ``r, c, s``: ((name, printed name, node id), ...)
+    env: dict = None       # each assigned name -> its node id (the latest value)
 
 
 class _Errors:
@@ -168,8 +170,11 @@ def tokenize(text):
     return tokens
 
 
-def parse(text):
-    """Parse formula or program text into a graph. Raises FormulaError on any bad input."""
+def parse(text, outputs=False):
+    """Parse formula or program text into a graph. Raises FormulaError on any bad input.
+
+    ``outputs``: whether a final statement may be a tuple of names (``r, c, s``: a program
+    with several outputs, for ``symdiff.jacobian``)."""
     if not isinstance(text, str):
         raise FormulaError(f"a formula must be a string or a sympy.Expr, not {type(text).__name__}")
     err = _Errors(text)
@@ -193,6 +198,9 @@ def parse(text):
         target = None
         if stmt[0].kind == "error":
             raise err(stmt[0].text, stmt[0], stmt[0].hint)
+        if last and _top_level_comma(stmt):
+            outs = _output_tuple(stmt, graph, env, versions, err, outputs)
+            return Parsed(graph, outs[-1][2], outs[-1][1], text, taken, outs, env)
         if len(stmt) >= 2 and stmt[1].kind == "op" and (stmt[1].text == "=" or stmt[1].text in _AUGMENTED):
             target = stmt[0]
             _check_target(target, err)
@@ -232,7 +240,50 @@ def parse(text):
         else:
             output_name = None
         root = value
-    return Parsed(graph, root, output_name, text, taken)
+    return Parsed(graph, root, output_name, text, taken, None, env)
+
+
+def _top_level_comma(stmt):
+    """Whether a statement has a ',' outside parentheses (a tuple of outputs: ``r, c, s``)."""
+    depth = 0
+    for t in stmt:
+        if t.text == "(":
+            depth += 1
+        elif t.text == ")":
+            depth -= 1
+        elif t.text == "," and depth == 0:
+            return True
+    return False
+
+
+def _output_tuple(stmt, graph, env, versions, err, allowed):
+    """A final ``r, c, s``: the program's outputs, each a name assigned earlier (or an input)."""
+    if not allowed:
+        raise err("a final tuple of names means several outputs", stmt[1],
+                  "differentiate takes one output; for several use symdiff.jacobian(...)")
+    names = stmt[0::2]
+    for k, tok in enumerate(stmt):
+        if (k % 2 == 0 and tok.kind != "name") or (k % 2 == 1 and tok.text != ","):
+            raise err("a final tuple lists output names only, like: r, c, s", tok,
+                      "compute each output on its own line: s = y/r")
+    seen, outs = set(), []
+    for tok in names:
+        name = tok.text
+        if name in seen:
+            raise err(f"output {name!r} is listed twice", tok, "list each output once")
+        seen.add(name)
+        if name in env:
+            node = env[name]
+            display = name if name not in versions else f"{name}_{versions[name]}"
+        elif name in graph.inputs:
+            node, display = graph.inputs[name], name
+        else:
+            close = closest(name, list(env))
+            raise err(f"unknown output name {name!r}", tok,
+                      (f"did you mean {close!r}? " if close else "")
+                      + "outputs are names assigned above: " + (", ".join(env) or "(none)"))
+        outs.append((name, display, node))
+    return tuple(outs)
 
 
 def _check_target(tok, err):

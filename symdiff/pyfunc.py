@@ -49,6 +49,7 @@ class Traced:
     output_name: str
     text: str
     taken: set
+    outputs: tuple = None   # a function returning a tuple: ((name, printed name, node id), ...)
 
 
 # -- tracers -----------------------------------------------------------------------------------
@@ -592,8 +593,9 @@ def _usable(name):
 
 
 # -- the entry point ------------------------------------------------------------------------------------
-def trace_function(f):
-    """Trace a Python function of floats into a graph (a ``Traced``)."""
+def trace_function(f, outputs=False):
+    """Trace a Python function of floats into a graph (a ``Traced``). ``outputs``: whether
+    it may return a tuple (several outputs, for ``symdiff.jacobian``)."""
     label = getattr(f, "__name__", type(f).__name__)
     try:
         signature = inspect.signature(f)
@@ -632,6 +634,8 @@ def trace_function(f):
     except Exception as exc:
         exc.add_note(f"(while symdiff traced {label}({', '.join(inputs)}) with symbolic inputs)")
         raise
+    if outputs and isinstance(result, (tuple, list)):
+        return _traced_outputs(f, label, inputs, graph, namer, result)
     if isinstance(result, Tracer):
         if result.graph is not graph:
             raise FormulaError(f"{label}() returned a value traced elsewhere")
@@ -649,6 +653,34 @@ def trace_function(f):
     if not node.names and node.op not in ("input", "const") and _usable(label) and label not in taken:
         output_name = label     # def loss(...): return ...  ->  loss = ...; dloss = 1.0
     return Traced(graph, root, output_name, text, taken)
+
+
+def _traced_outputs(f, label, inputs, graph, namer, result):
+    """A function returning a tuple: each item an output, named by the variable that held it
+    (``return r, c, s``) or ``out0``, ``out1``... for an unnamed expression."""
+    if not result:
+        raise FormulaError(f"{label}() returned an empty tuple", hint="return one or more numbers")
+    taken = set(inputs) | (namer.taken if namer else set()) | {n for node in graph.nodes for n in node.names}
+    outs, seen = [], set()
+    for k, item in enumerate(result):
+        if isinstance(item, Tracer) and item.graph is not graph:
+            raise FormulaError(f"{label}() returned a value traced elsewhere")
+        try:
+            node = item.node if isinstance(item, Tracer) else _node(graph, item)
+        except FormulaError:
+            raise FormulaError(f"{label}() returned {type(item).__name__} as output {k}; outputs are numbers",
+                               hint="return a tuple of numbers: return r, c, s") from None
+        n = graph.nodes[node]
+        name = n.text if n.op == "input" else (n.names[-1] if n.names else None)
+        if name is None or name in seen:
+            name = next(c for c in (f"out{j}" for j in range(k, k + len(taken) + 2)) if c not in taken)
+            if n.op not in ("input", "const") and not n.names:
+                graph.name(node, name)
+        taken.add(name)
+        seen.add(name)
+        outs.append((name, name if n.op == "input" or not n.names else n.names[0], node))
+    text = _source_text(f, label, inputs)
+    return Traced(graph, outs[-1][2], outs[-1][1], text, taken, tuple(outs))
 
 
 def _source_text(f, label, inputs):

@@ -39,6 +39,7 @@ class Line:
     upstream: str = None        # backward: the gradient variable the rule multiplies
     local: Ex = None            # backward: the local derivative (expr with upstream = 1)
     of: int = None              # backward: index of the forward line it differentiates
+    section: str = None         # a comment printed on its own line before this one
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class Program:
     forward: tuple              # Lines
     backward: tuple             # Lines
     grads: tuple                # gradient variable per wrt name
+    adjoints: tuple = ()        # (gradient variable, the variable it is the gradient of)
+    returns: str = None         # what the results are, for docstrings (None: value and gradient)
     renamed: tuple = ()         # (name in code, user's name) for inputs whose name the
                                 # generated code cannot use (a keyword, np, a helper's name)
 
@@ -74,7 +77,9 @@ def reverse(graph, root, text, wrt=None, output_name=None, taken=()):
                          name, grad_name, ex_of)
     code = {n: name[graph.inputs[n]] for n in inputs}
     return Program(text, tuple(code[n] for n in inputs), tuple(code[w] for w in wrt), output,
-                   tuple(forward), tuple(backward), tuple(grad_name[graph.inputs[w]] for w in wrt),
+                   tuple(forward), tuple(combine(backward)),
+                   tuple(grad_name[graph.inputs[w]] for w in wrt),
+                   tuple((g, name[i]) for i, g in grad_name.items()), None,
                    tuple((code[n], n) for n in inputs if code[n] != n))
 
 
@@ -252,6 +257,30 @@ def _backward(graph, root, wrt, output, uses, needs, folded, lines_of, line_inde
             why = "does not affect" if i not in uses else "has zero gradient in"
             backward.append(Line(grad_name[i], num(0.0), rule=f"{w} {why} {output}"))
     return backward
+
+
+def combine(lines):
+    """Contributions of one forward line to one gradient, written as one statement:
+    ``dd_2 = dd_3; dd_2 += 3*dd_3`` becomes ``dd_2 = dd_3 + 3*dd_3`` (the same additions in
+    the same order, so the same float64 result). Only a plain assignment followed by ``+=``
+    lines of the same forward line and upstream merge, where one of them passes the upstream
+    through (``da = a*dx; da += a*dx`` stays as the Hacker's guide writes it); ``x += a;
+    x += b`` stays as it is, since ``x + (a + b)`` would round differently."""
+    out = []
+    for line in lines:
+        last = out[-1] if out else None
+        if (last is not None and line.accumulate and not last.accumulate and last.target == line.target
+                and last.of is not None and last.of == line.of and last.upstream == line.upstream
+                and last.local is not None and line.local is not None
+                and any(l.local.is_num(1) or l.local.is_num(1.0) for l in (last, line))):
+            names = [r.split(":")[0] for r in (last.rule, line.rule)]
+            rule = ", ".join(dict.fromkeys(names)) + ": " + "; ".join(
+                r.split(":", 1)[1].strip() for r in (last.rule, line.rule))
+            out[-1] = Line(last.target, Ex("add", last.expr, line.expr), False, rule, last.upstream,
+                           Ex("add", last.local, line.local), last.of)
+            continue
+        out.append(line)
+    return out
 
 
 def _contributions(nodes, j, g, name, ex_of):

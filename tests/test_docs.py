@@ -21,7 +21,7 @@ import symdiff
 from symdiff.cli import main
 
 DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
-PAGES = ["differentiate.md", "inspect.md", "trainer.md"]
+PAGES = ["differentiate.md", "inspect.md", "trainer.md", "second-order.md"]
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 _FENCE = re.compile(r"^```(\w+)\n(.*?)^```$", re.S | re.M)
 

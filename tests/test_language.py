@@ -134,7 +134,7 @@ ERRORS = [
     ("np + 1", "reserved", 1, 1),
     ("x $ y", "unexpected character", 1, 3),
     ("x = = 1", "unexpected '='", 1, 5),
-    ("a, b", "outside a function call", 1, 2),
+    ("a, b", "several outputs", 1, 2),          # a final tuple is jacobian's (issue 10)
     ("x \u2212 y", "U+2212", 1, 3),
     ("\u00bc + x", "is not a valid name", 1, 1),     # found by fuzzing: NFKC gives '1/4'
 ]

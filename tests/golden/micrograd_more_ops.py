@@ -18,63 +18,63 @@ def value_and_grad(a, b):
     g = f / 2.0
     g += 10.0 / f
 
-    Returns g_2 and its gradient (da, db)."""
+    Returns g (g_2 below) and its gradient (da, db)."""
     # forward
     c = a + b
     d = a*b + b**3
     c_2 = c + (c + 1)
-    c_3 = c_2 + (1 + c_2 + -a)
-    t1 = relu(c)
-    d_2 = d + (d*2 + t1)
-    t2 = b - a
-    t3 = relu(t2)
-    d_3 = d_2 + (3*d_2 + t3)
+    c_3 = c_2 + (1 + c_2 - a)
+    t1 = b + a
+    t2 = relu(t1)
+    d_2 = d + (d*2 + t2)
+    t3 = b - a
+    t4 = relu(t3)
+    d_3 = d_2 + (3*d_2 + t4)
     e = c_3 - d_3
     f = e**2
     g = f/2.0
-    t4 = 10.0/f
-    g_2 = g + t4
+    t5 = 10.0/f
+    g_2 = g + t5
     # backward
     dg_2 = 1.0                            # seed: dg_2/dg_2 = 1
-    # g_2 = g + t4
-    dg = dg_2                             # add: gradient passes through
-    dt4 = dg_2                            # add: gradient passes through
-    # t4 = 10.0/f
-    df = -t4/f*dt4                        # div: d(a/b)/db = -y/b
+    # g_2 = g + t5
+    dg = dg_2
+    dt5 = dg_2
+    # t5 = 10.0/f
+    df = -t5/f*dt5                        # div: -t5/f
     # g = f/2.0
-    df += dg/2.0                          # div: d(a/b)/da = 1/b
+    df += dg/2.0                          # div: 1.0/2.0
     # f = e**2
-    de = 2*e*df                           # pow: d(a**b)/da = b*a**(b-1)
+    de = 2*e*df                           # pow: 2*e
     # e = c_3 - d_3
-    dc_3 = de                             # sub: gradient passes through
-    dd_3 = -de                            # sub: minus the gradient
-    # d_3 = d_2 + (3*d_2 + t3)
-    dd_2 = dd_3                           # add: gradient passes through
-    dd_2 += 3*dd_3                        # mul: times the other factor
-    dt3 = dd_3                            # add: gradient passes through
-    # t3 = relu(t2)
-    dt2 = (dt3 if t2 > 0 else 0.0)        # relu: 1 if x > 0 else 0
-    # t2 = b - a
-    db = dt2                              # sub: gradient passes through
-    da = -dt2                             # sub: minus the gradient
-    # d_2 = d + (d*2 + t1)
-    dd = dd_2                             # add: gradient passes through
-    dd += 2*dd_2                          # mul: times the other factor
-    dt1 = dd_2                            # add: gradient passes through
-    # t1 = relu(c)
-    dc = (dt1 if c > 0 else 0.0)          # relu: 1 if x > 0 else 0
-    # c_3 = c_2 + (1 + c_2 + -a)
-    dc_2 = dc_3                           # add: gradient passes through
-    dc_2 += dc_3                          # add: gradient passes through
-    da += -dc_3                           # neg: -gradient
+    dc_3 = de
+    dd_3 = -de
+    # d_3 = d_2 + (3*d_2 + t4)
+    dd_2 = dd_3 + 3*dd_3                  # add, mul: 1.0 + 3
+    dt4 = dd_3
+    # t4 = relu(t3)
+    dt3 = (dt4 if t3 > 0 else 0.0)        # relu: (1.0 if t3 > 0 else 0.0)
+    # t3 = b - a
+    db = dt3
+    da = -dt3
+    # d_2 = d + (d*2 + t2)
+    dd = dd_2 + 2*dd_2                    # add, mul: 1.0 + 2
+    dt2 = dd_2
+    # t2 = relu(t1)
+    dt1 = (dt2 if t1 > 0 else 0.0)        # relu: (1.0 if t1 > 0 else 0.0)
+    # t1 = b + a
+    db += dt1
+    da += dt1
+    # c_3 = c_2 + (1 + c_2 - a)
+    dc_2 = dc_3 + dc_3                    # add: 1.0 + 1.0
+    da -= dc_3
     # c_2 = c + (c + 1)
-    dc += dc_2                            # add: gradient passes through
-    dc += dc_2                            # add: gradient passes through
+    dc = dc_2 + dc_2                      # add: 1.0 + 1.0
     # d = a*b + b**3
-    da += b*dd                            # mul: times the other factor
-    db += a*dd                            # mul: times the other factor
-    db += 3*b**2*dd                       # pow: d(a**b)/da = b*a**(b-1)
+    da += b*dd                            # mul: b
+    db += a*dd                            # mul: a
+    db += 3*b**2*dd                       # pow: 3*b**2
     # c = a + b
-    da += dc                              # add: gradient passes through
-    db += dc                              # add: gradient passes through
+    da += dc
+    db += dc
     return g_2, da, db

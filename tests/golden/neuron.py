@@ -18,11 +18,11 @@ def value_and_grad(a, x, b, y, c):
     # backward
     df = 1.0                              # seed: df/df = 1
     # f = sigmoid(q)
-    dq = f*(1 - f)*df                     # sigmoid: y*(1 - y)
+    dq = f*(1 - f)*df                     # sigmoid: f*(1 - f)
     # q = a*x + b*y + c
-    da = x*dq                             # mul: times the other factor
-    dx = a*dq                             # mul: times the other factor
-    db = y*dq                             # mul: times the other factor
-    dy = b*dq                             # mul: times the other factor
-    dc = dq                               # add: gradient passes through
+    da = x*dq                             # mul: x
+    dx = a*dq                             # mul: a
+    db = y*dq                             # mul: y
+    dy = b*dq                             # mul: b
+    dc = dq
     return f, da, dx, db, dy, dc

@@ -12,12 +12,12 @@ def value_and_grad(a, b, c, d):
     # backward
     dx = 1.0                              # seed: dx/dx = 1
     # x = t1/t2
-    dt1 = dx/t2                           # div: d(a/b)/da = 1/b
-    dt2 = -x/t2*dx                        # div: d(a/b)/db = -y/b
+    dt1 = dx/t2                           # div: 1.0/t2
+    dt2 = -x/t2*dx                        # div: -x/t2
     # t2 = c + d
-    dc = dt2                              # add: gradient passes through
-    dd = dt2                              # add: gradient passes through
+    dc = dt2
+    dd = dt2
     # t1 = a + b
-    da = dt1                              # add: gradient passes through
-    db = dt1                              # add: gradient passes through
+    da = dt1
+    db = dt1
     return x, da, db, dc, dd

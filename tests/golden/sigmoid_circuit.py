@@ -14,17 +14,17 @@ def value_and_grad(w0, x0, w1, x1, w2):
     # backward
     df = 1.0                              # seed: df/df = 1
     # f = 1/t4
-    dt4 = -f/t4*df                        # div: d(a/b)/db = -y/b
+    dt4 = -f/t4*df                        # div: -f/t4
     # t4 = 1 + t3
-    dt3 = dt4                             # add: gradient passes through
+    dt3 = dt4
     # t3 = np.exp(t2)
-    dt2 = t3*dt3                          # exp: y
+    dt2 = t3*dt3                          # exp: t3
     # t2 = -t1
-    dt1 = -dt2                            # neg: -gradient
+    dt1 = -dt2
     # t1 = w0*x0 + w1*x1 + w2
-    dw0 = x0*dt1                          # mul: times the other factor
-    dx0 = w0*dt1                          # mul: times the other factor
-    dw1 = x1*dt1                          # mul: times the other factor
-    dx1 = w1*dt1                          # mul: times the other factor
-    dw2 = dt1                             # add: gradient passes through
+    dw0 = x0*dt1                          # mul: x0
+    dx0 = w0*dt1                          # mul: w0
+    dw1 = x1*dt1                          # mul: x1
+    dx1 = w1*dt1                          # mul: w1
+    dw2 = dt1
     return f, dw0, dx0, dw1, dx1, dw2
