@@ -1,9 +1,9 @@
 """Run the benchmarks and write benchmarks/RESULTS.md and benchmarks/RESULTS.png.
 
-    python -m benchmarks                # formulas + mlp (a few minutes on 2 cores)
+    python -m benchmarks                # formulas, mlp, reduce, fit (a few minutes on 2 cores)
     python -m benchmarks --stress       # ... and the stress suite (a few more minutes)
     python -m benchmarks stress         # only the stress suite -> benchmarks/STRESS.md
-    python -m benchmarks formulas       # one suite (or: mlp): printed, no file written
+    python -m benchmarks formulas       # one suite (or: mlp, reduce, fit): printed, no file written
     python -m benchmarks --quick        # smoke run: fewer repeats, N = 10**5, tiny stress
                                         # sizes; writes RESULTS-quick.md / .png instead
 
@@ -18,13 +18,14 @@ import os
 import sys
 import time
 
-from . import bench_formulas, bench_mlp, bench_stress, common
+from . import bench_fit, bench_formulas, bench_mlp, bench_reduce, bench_stress, common
 from .chart import write_chart
 from .common import SKIPPED, versions_markdown
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SUITES = {"formulas": bench_formulas, "mlp": bench_mlp, "stress": bench_stress}
-DEFAULT = ["formulas", "mlp"]        # stress only on request: minutes, and up to 10 per phase that hangs
+SUITES = {"formulas": bench_formulas, "mlp": bench_mlp, "reduce": bench_reduce, "fit": bench_fit,
+          "stress": bench_stress}
+DEFAULT = ["formulas", "mlp", "reduce", "fit"]        # stress only on request: minutes, and up to 10 per phase that hangs
 RESULTS = os.path.join(HERE, "RESULTS.md")
 STRESS = os.path.join(HERE, "STRESS.md")
 

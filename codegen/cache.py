@@ -7,16 +7,28 @@ finds the file and Numba's cache, and does not recompile.
 
 - The directory is ``$SYMDIFF_CACHE_DIR``, else ``$XDG_CACHE_HOME/symdiff``, else
   ``~/.cache/symdiff``. If it cannot be written, a private temporary directory is used,
-  with a warning.
+  with a warning (and removed when the process exits).
+
+Trust model: the cache directory is code. Numba's cache index (``__pycache__/*.nbi``) is a
+pickle and its ``.nbc`` files are machine code, so whoever can write into the directory can
+run code in every process that uses it; its permissions are the security boundary. So the
+directory is created ``0700``, and one that is not owned by the current user or that group
+or others may write (``0777``, ``1777``) is refused, with a warning, for a private temporary
+directory. Within it, a module's text is verified against its SHA-256 line and the verified
+text itself is compiled and run (``exec``), never re-read through the import system, so a
+``.pyc`` planted in ``__pycache__`` is never used.
 - Writes are atomic (temporary file + ``os.replace``), so readers never see half a file.
 - Every file ends with a line holding the SHA-256 of its source. A file whose content does
   not match (truncated, garbage, half-written by a crashed process) is rewritten; a file
   that holds a *different* valid module (two sources colliding on the short hash) is left
   alone and the next free name ``sd_<hash>_1.py`` is used. A wrong module is never loaded.
 """
+import atexit
 import hashlib
 import importlib.util
 import os
+import shutil
+import stat
 import sys
 import tempfile
 import warnings
@@ -35,17 +47,40 @@ def cache_dir():
     return path
 
 
+def untrusted(path):
+    """Why the directory at ``path`` may not hold our code (someone else could write into
+    it), or None. Not checked where there are no POSIX owners (Windows)."""
+    if not hasattr(os, "getuid"):
+        return None
+    st = os.stat(path)
+    if not stat.S_ISDIR(st.st_mode):
+        return "it is not a directory"
+    if st.st_uid != os.getuid():
+        return f"it belongs to user id {st.st_uid}, not to you ({os.getuid()})"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"others may write into it (mode {stat.S_IMODE(st.st_mode):04o}); chmod 700 it"
+    pycache = os.path.join(path, "__pycache__")   # where Numba keeps its index (a pickle)
+    if os.path.lexists(pycache):
+        why = untrusted(pycache) if not os.path.islink(pycache) else "it is a symlink"
+        if why:
+            return f"its __pycache__ is not private: {why}"
+    return None
+
+
 def _writable_dir():
-    global _fallback_dir
     path = cache_dir()
     try:
-        os.makedirs(path, exist_ok=True)
+        if not os.path.isdir(path):
+            os.makedirs(path, mode=0o700, exist_ok=True)
+        why = untrusted(path)
+        if why:
+            raise PermissionError(f"not a private directory: {why}")
         probe = tempfile.NamedTemporaryFile(dir=path, prefix=".probe", delete=True)
         probe.close()
         return path
     except OSError as exc:
         if _fallback_dir is None:
-            _fallback_dir = tempfile.mkdtemp(prefix="symdiff-cache-")
+            _fallback()
             warnings.warn(f"symdiff: cache directory {path!r} is not usable ({exc}); "
                           f"using {_fallback_dir} for this process. Set {ENV_VAR} to fix it.",
                           RuntimeWarning, stacklevel=3)
@@ -132,10 +167,17 @@ def store(source, directory=None):
 
 
 def _fallback():
+    """A private (0700) temporary directory for this process, removed when it exits."""
     global _fallback_dir
     if _fallback_dir is None:
         _fallback_dir = tempfile.mkdtemp(prefix="symdiff-cache-")
+        atexit.register(_remove_fallback, _fallback_dir, os.getpid())
     return _fallback_dir
+
+
+def _remove_fallback(path, pid):
+    if os.getpid() == pid:   # not from a forked child: the parent still uses it
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _drop_numba_cache(path):
@@ -179,8 +221,12 @@ def load(source):
         return module
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     sys.modules[module_name] = module
+    try:   # the verified text itself, not whatever the import system would read (a .pyc)
+        exec(compile(file_text(source), path, "exec"), module.__dict__)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
     return module
 
 

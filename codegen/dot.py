@@ -113,9 +113,8 @@ class DotGraph:
     # -- files ---------------------------------------------------------------------------
     def save(self, path):
         """Write the DOT text to ``path``. Returns the path."""
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(self.source)
-        return path
+        from .files import write_file
+        return write_file(path, self.source)
 
     def render(self, path, format=None, timeout=RENDER_TIMEOUT):
         """Draw the graph into ``path`` with Graphviz; the format comes from the suffix
@@ -125,10 +124,8 @@ class DotGraph:
             return self.save(path)
         if fmt not in FORMATS:
             raise ValueError(f"unknown picture format {fmt!r}; use one of: dot, " + ", ".join(FORMATS))
-        data = self.pipe(fmt, timeout)
-        with open(path, "wb") as f:
-            f.write(data)
-        return path
+        from .files import write_file
+        return write_file(path, self.pipe(fmt, timeout))
 
     def pipe(self, fmt="svg", timeout=RENDER_TIMEOUT):
         """The drawing as bytes (runs ``dot -T<fmt>``)."""

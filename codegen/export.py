@@ -10,6 +10,7 @@ import os
 
 from symdiff.functions import HELPERS
 
+from .codenames import for_code
 from .printer import docstring, function_source, helpers_used, imports_used
 
 JIT_OPTIONS = 'cache=True, error_model="numpy"'
@@ -31,6 +32,7 @@ def module_text(program, version, numba=None):
     never does; None (default) does for programs up to NUMBA_MAX_LINES lines. Bigger ones
     take Numba minutes to compile as straight-line code (inside symdiff they run on the
     tape, which an export does not carry), so they are exported as plain NumPy code."""
+    program = for_code(program)   # keywords, clashing and over-long names renamed
     lines = len(program.forward) + len(program.backward)
     too_big = numba is None and lines > NUMBA_MAX_LINES
     numba = not too_big if numba is None else numba
@@ -134,9 +136,5 @@ def write_module(program, path, version, numba=None):
     """Write the module to ``path`` (atomically); returns ``path``."""
     path = os.fspath(path)
     text = module_text(program, version, numba)
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    return path
+    from .files import write_file
+    return write_file(path, text)

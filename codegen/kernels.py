@@ -23,7 +23,9 @@ from symdiff.functions import HELPERS
 from symdiff.version import KERNELS
 
 from . import cache, loops_blocked, vnumpy
+from .codenames import for_code
 from .compiled import Compiled, build_stamp
+from .forksafe import parallel_allowed
 from .printer import function_source, header, helpers_used
 
 PARALLEL_MIN = 1 << 17   # points per call before the prange loop is worth its threads
@@ -80,6 +82,7 @@ def _loop_source(program, mask, kind, loop):
 
 def module_source(program, mask=None):
     """The whole kernel module for a program and (optionally) an array mask."""
+    program = for_code(program)   # keywords, clashing and over-long names (codegen/codenames.py)
     inline = "inline" if inline_policy(program) else "no-inline"
     parts = ['"""symdiff kernel module (generated; edit the formula, not this file)."""\n'
              f"# build {build_stamp()} {inline}: symdiff version, compile options, math library\n"
@@ -182,8 +185,8 @@ class Kernels:
         import numba
         from . import tape
         module = tape.plain() if python else tape.compiled()
-        threads = 1 if python else numba.get_num_threads()
-        return self.tape(grad).run(X, module, parallel, threads, out)
+        threads = 1 if python or not parallel_allowed() else numba.get_num_threads()
+        return self.tape(grad).run(X, module, parallel and threads > 1, threads, out)
 
     def scalar(self, *args, grad=True):
         if self.kind == "tape":
@@ -220,6 +223,7 @@ class Kernels:
             return outs
         if parallel is None:
             parallel = size >= PARALLEL_MIN and numba.get_num_threads() > 1
+        parallel = parallel and parallel_allowed()   # not in a fork of a GNU OpenMP process
         name = ("grad" if grad else "value") + ("_ploop" if parallel else "_loop")
         self.get(mask)(name, *args, *outs)
         return outs

@@ -26,17 +26,40 @@ STATE = ({state})      # optimizer state ({optimizer})
 STEPS_DONE = [{steps_done}]
 
 
+_predict_columns = predict   # the compiled kernel: X[feature, sample] -> S[output, sample]
+
+
+def _columns(X):
+    """Rows X (n, {n_in}) -> X[feature, sample], with a clear error for any other shape."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1 and SIZES[0] == 1:
+        X = X[:, None]
+    if X.ndim != 2 or X.shape[1] != SIZES[0] or X.shape[0] == 0:
+        raise ValueError(f"X has shape {{X.shape}}; expected (n_samples, {{SIZES[0]}}): one row per sample")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X holds NaN or inf")
+    return np.ascontiguousarray(X.T)
+
+
 def fit(X, y, steps, batch_size=None, seed=0):
     """Train PARAMS in place on rows X (n, {n_in}) and targets y; returns the losses.
 
     Minibatches (batch_size) are shuffled with numpy's default_rng(seed), one shuffle
     per epoch; an epoch drops the n % batch_size samples left over."""
-    X = np.ascontiguousarray(np.asarray(X, dtype=np.float64).reshape(len(X), -1).T)
-    if LOSS == "softmax_ce":
-        Y = np.ascontiguousarray(np.asarray(y).reshape(-1).astype(np.int64))
-    else:
-        Y = np.ascontiguousarray(np.asarray(y, dtype=np.float64).reshape(X.shape[1], -1).T)
+    X = _columns(X)
     n = X.shape[1]
+    if LOSS == "softmax_ce":
+        Y = np.asarray(y).reshape(-1)
+        if Y.shape != (n,) or np.any(Y != np.round(Y)) or Y.min() < 0 or Y.max() >= SIZES[-1]:
+            raise ValueError(f"y must be {{n}} integer labels in 0..{{SIZES[-1] - 1}}")
+        Y = np.ascontiguousarray(Y.astype(np.int64))
+    else:
+        Y = np.asarray(y, dtype=np.float64)
+        if Y.shape not in ((n, SIZES[-1]),) + (((n,),) if SIZES[-1] == 1 else ()):
+            raise ValueError(f"y has shape {{Y.shape}}; expected ({{n}}, {{SIZES[-1]}})")
+        Y = np.ascontiguousarray(Y.reshape(n, SIZES[-1]).T)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, not {{steps!r}}")
     if batch_size is None or batch_size >= n:
         batch_size, order = 0, np.zeros((0, 0), np.int64)
     else:
@@ -51,10 +74,15 @@ def fit(X, y, steps, batch_size=None, seed=0):
     return losses
 
 
+def predict(params, X):
+    """Outputs of the net with ``params`` for rows X (n, {n_in}): shape (n, {n_out}), as
+    symdiff's Trainer.predict."""
+    return np.ascontiguousarray(_predict_columns(params, _columns(X)).T)
+
+
 def scores(X):
     """Outputs of the net for rows X (n, {n_in}): shape (n, {n_out})."""
-    X = np.ascontiguousarray(np.asarray(X, dtype=np.float64).reshape(len(X), -1).T)
-    return np.ascontiguousarray(predict(PARAMS, X).T)
+    return predict(PARAMS, X)
 
 
 if __name__ == "__main__":

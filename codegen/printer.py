@@ -7,6 +7,9 @@ bytes.
 import math
 
 from symdiff.functions import HELPERS, OPS, imports_of
+
+from .codenames import for_code
+
 COMMENT_COLUMN = 36
 
 
@@ -167,6 +170,7 @@ def function_source(program, name="value_and_grad", with_grad=True):
 
 def readable_source(program):
     """What ``d.source`` shows: the helpers it calls, then value_and_grad."""
+    program = for_code(program, shorten=False)   # a symbol named lambda is printed lambda_
     parts = [header(program)]
     for h in helpers_used(program):
         parts.append(HELPERS[h] + "\n")

@@ -10,12 +10,15 @@ from .api import differentiate, check, Derivative
 from .api_second import hessian, jacobian, jvp, hvp
 from .version import __version__
 
-__all__ = ["differentiate", "check", "Derivative", "hessian", "jacobian", "jvp", "hvp",
+__all__ = ["differentiate", "check", "fit", "Derivative", "hessian", "jacobian", "jvp", "hvp",
            "FormulaError", "FormulaWarning", "__version__"]
 
 
-def __getattr__(name):   # the trainer is loaded on first use (symdiff/trainer.py)
+def __getattr__(name):   # the trainer and the fitter are loaded on first use
     if name in ("mlp_trainer", "load_trainer"):
         from . import trainer
         return getattr(trainer, name)
+    if name in ("fit", "FitResult"):
+        from . import fitting             # symdiff/fitting.py (needs SciPy)
+        return getattr(fitting, name)
     raise AttributeError(f"module 'symdiff' has no attribute {name!r}")

@@ -14,12 +14,13 @@ import numpy as np
 from .errors import FormulaError, FormulaWarning
 from .graph import Graph
 from .inspection import InspectMixin   # show/trace/graph/stats/export/notebook reprs
+from .names import normalize
 from .parser import closest, parse
 from .reverse import reverse
 from .version import KERNELS
 
 
-def differentiate(formula, wrt=None, kernel="auto"):
+def differentiate(formula, wrt=None, kernel="auto", reduce=None):
     """Differentiate a formula: text, program text, a ``sympy.Expr``, or a plain Python
     function of floats (traced symbolically).
 
@@ -29,16 +30,22 @@ def differentiate(formula, wrt=None, kernel="auto"):
     "tape" runs them on one shared interpreter compiled once per machine (nothing to
     compile per formula), "auto" (default) takes "straight" for programs of up to about
     160 lines and 24 function calls, the tape above.
+    ``reduce``: None (values and gradients per point), "sum" or "mean": the formula
+    reduced over the points in one fused pass (symdiff/reduction.py).
     """
+    if reduce not in (None, "sum", "mean"):
+        raise FormulaError(f"unknown reduce {reduce!r}", hint='reduce is None, "sum" or "mean"')
     if kernel not in KERNELS:
         raise FormulaError(f"unknown kernel {kernel!r}", hint="kernel is one of: " + ", ".join(KERNELS))
     graph, root, text, output_name, taken, _ = read_formula(formula)
     if isinstance(wrt, str):
         wrt = [w.strip() for w in wrt.split(",") if w.strip()]
+    if wrt is not None:
+        wrt = [normalize(w) if isinstance(w, str) else w for w in wrt]   # as the inputs are
     program = reverse(graph, root, text, wrt, output_name, taken)
     if isinstance(formula, str):
         _warn_dead_statements(graph, root, program.output)
-    return Derivative(program, graph, root, kernel)
+    return Derivative(program, graph, root, kernel, reduce)
 
 
 def read_formula(formula, outputs=False):
@@ -51,7 +58,8 @@ def read_formula(formula, outputs=False):
         if not isinstance(formula, sympy.Expr):
             raise FormulaError(f"expected a sympy.Expr, got {type(formula).__name__}")
         graph, root = Graph.from_sympy(formula)
-        return graph, root, str(formula), None, {s.name for s in formula.free_symbols}, None, *((None,) if outputs else ())
+        taken = set(graph.inputs)   # the normalized names (symdiff/names.py)
+        return graph, root, str(formula), None, taken, None, *((None,) if outputs else ())
     if isinstance(formula, str):
         parsed = parse(formula, outputs)
     elif callable(formula):   # a plain Python function, traced symbolically (symdiff/pyfunc.py)
@@ -89,9 +97,10 @@ class Derivative(InspectMixin):
     Array calls always use the compiled loops.
     """
 
-    def __init__(self, program, graph, root, kernel="auto"):
+    def __init__(self, program, graph, root, kernel="auto", reduce=None):
         self.program = program
         self.kernel = kernel
+        self.reduce = reduce
         self.graph = graph
         self.root = root
         self.formula = program.text
@@ -102,6 +111,11 @@ class Derivative(InspectMixin):
         self._kernels = None
         self._python = None
         self._scalar_calls = 0
+        self._known = None
+
+    def __getstate__(self):   # pickles as its program (e.g. to Dask workers); kernels reload from the cache
+        return {k: (None if k in ("_kernels", "_python") else v) for k, v in self.__dict__.items()
+                if k != "_reductions"}
 
     def __repr__(self):
         return f"<symdiff.Derivative of {self.program.output}: {self.formula!r} wrt {', '.join(self.wrt)}>"
@@ -130,7 +144,12 @@ class Derivative(InspectMixin):
         return self._python
 
     def _arguments(self, inputs):
-        unknown = [k for k in inputs if k not in self.inputs]
+        known = self._known
+        if known is None:
+            known = self._known = frozenset(self.inputs)
+        if not all(type(k) is str and k.isascii() for k in inputs):   # as Python reads d(ｘ=1)
+            inputs = {normalize(k) if isinstance(k, str) else k: v for k, v in inputs.items()}
+        unknown = [k for k in inputs if k not in known]
         if unknown:
             close = closest(unknown[0], self.inputs)
             constant = unknown[0] in ("e", "pi") and any(
@@ -142,13 +161,20 @@ class Derivative(InspectMixin):
                                      "or assign it first. " if constant else "")
                                + (f"did you mean {close!r}? " if close and not constant else "")
                                + "inputs: " + ", ".join(self.inputs))
-        missing = [k for k in self.inputs if k not in inputs]
+        missing = [k for k in self.inputs if k not in inputs] if len(inputs) != len(known) else []
         if missing:
             raise FormulaError(f"missing input {missing[0]!r}",
                                hint="call with every input: d(" + ", ".join(f"{k}=..." for k in self.inputs) + ")")
         values = []
         for k in self.inputs:
             v = inputs[k]
+            if type(v) is float:   # the common scalar case, without two array conversions
+                values.append(np.asarray(v))
+                continue
+            if isinstance(v, np.ma.MaskedArray):
+                raise FormulaError(f"input {k!r} is a masked array; symdiff would ignore its mask",
+                                   hint="pass v.filled(np.nan) to compute through masked points as NaN, "
+                                        "or v.compressed() to drop them")
             try:
                 if isinstance(v, (str, bytes)) or np.asarray(v).dtype.kind not in "biuf":
                     raise TypeError
@@ -175,6 +201,14 @@ class Derivative(InspectMixin):
         return self._evaluate(inputs, grad=False)
 
     def _evaluate(self, inputs, grad):
+        if any(type(v).__module__.startswith("dask.") for v in inputs.values()):
+            from .dask_support import evaluate    # lazy Dask arrays in, lazy results out
+            return evaluate(self, inputs, grad)
+        if self.reduce:
+            values = self._arguments(inputs)
+            if any(a.ndim for a in values):
+                from .reduction import reduced    # one fused pass, sums instead of arrays
+                return reduced(self, values, grad)
         results = self._run(inputs, grad)
         if not grad:
             return results[0]

@@ -10,7 +10,8 @@ import sys
 
 from .errors import FormulaError
 
-SUBCOMMAND_MODULES = ["symdiff.cli_grad", "symdiff.cli_second", "symdiff.cli_inspect", "symdiff.cli_mlp", "symdiff.cli_bench"]
+SUBCOMMAND_MODULES = ["symdiff.cli_grad", "symdiff.cli_second", "symdiff.cli_inspect", "symdiff.cli_mlp",
+                      "symdiff.cli_bench", "symdiff.cli_fit"]
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):

@@ -31,8 +31,8 @@ def run(args):
             if exporter is not None:
                 exporter(args.output)
             else:
-                with open(args.output, "w", encoding="utf-8") as f:
-                    f.write(d.source)
+                from codegen.files import write_file
+                write_file(args.output, d.source)
             print(f"wrote {args.output}")
         else:
             print(d.source, end="")

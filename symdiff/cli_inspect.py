@@ -125,8 +125,8 @@ def run_graph(args):
 
 def run_stats(args):
     from .inspection import stats
-    if args.time_limit < 0:
-        raise FormulaError(f"--time-limit must be 0 or more seconds, got {args.time_limit:g}")
+    if not 0 <= args.time_limit <= 86400:   # also refuses nan (and inf, 1e10: timers overflow)
+        raise FormulaError(f"--time-limit must be 0 to 86400 seconds, got {args.time_limit:g}")
     d = differentiate(args.formula, wrt=args.wrt)
     print(stats(d.program, d.graph, d.root, args.time_limit, d.kernels))
     return 0

@@ -1,6 +1,7 @@
 """``symdiff mlp``: train a generated MLP trainer on a built-in dataset or a file."""
 import os
 import sys
+import zipfile
 
 import numpy as np
 
@@ -64,9 +65,9 @@ def load_data(spec, samples=None, seed=0):
                     if "X" not in f.files or "y" not in f.files:
                         raise FormulaError(f"{spec}: an .npz needs arrays named X and y (found: "
                                            f"{', '.join(f.files) or 'none'})")
-                    X, y = f["X"], f["y"]
-            except (OSError, ValueError) as exc:
-                raise FormulaError(f"cannot read {spec}: {exc}") from None
+                    X, y = np.asarray(f["X"], dtype=np.float64), f["y"]
+            except (OSError, ValueError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+                raise FormulaError(f"cannot read {spec}: {type(exc).__name__}: {exc}"[:300]) from None
         else:
             X, y = _read_csv(spec)
         return np.asarray(X, dtype=np.float64), np.asarray(y), False
@@ -78,7 +79,7 @@ def _read_csv(path):
     try:
         with open(path, encoding="utf-8") as f:
             rows = [line.strip() for line in f if line.strip()]
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise FormulaError(f"cannot read {path}: {exc}") from None
     if not rows:
         raise FormulaError(f"{path} is empty")
@@ -102,10 +103,6 @@ def _targets(y, is_labels, loss, n_out):
     from . import datasets
     if is_labels:
         return datasets.targets(y, loss, n_out)
-    if loss in ("hinge", "logistic"):
-        values = set(np.unique(y).tolist())
-        if values <= {0.0, 1.0}:
-            return np.where(y > 0, 1.0, -1.0)
     if loss == "softmax_ce":
         return y
     return y.astype(np.float64)
@@ -129,6 +126,10 @@ def run(args):
         except ImportError:
             raise FormulaError("--plot needs matplotlib, which is not installed",
                                hint="pip install matplotlib (or pip install symdiff-backprop[plot])") from None
+    from codegen.files import check_target, write_file
+    for path in (args.source, args.save, args.export, args.plot):
+        if path:
+            check_target(path)   # before training: a bad path is an error now, not after it
     X, y, is_labels = load_data(args.data, args.samples, args.data_seed)
     if X.ndim != 2:
         raise FormulaError(f"X has shape {X.shape}; expected (n_samples, n_features)")
@@ -142,8 +143,7 @@ def run(args):
                     init=args.init, batch_size=args.batch_size, reduction=args.reduction,
                     unroll=args.unroll, verbose=not args.quiet)
     if args.source:
-        with open(args.source, "w", encoding="utf-8") as f:
-            f.write(t.source)
+        write_file(args.source, t.source)
         print(f"wrote the generated training code to {args.source}")
     from .trainer import TrainingDiverged
     try:
@@ -156,7 +156,9 @@ def run(args):
           "(each computed before that step's update; steps count from 0)")
     acc = accuracy(t.predict(X), y, loss)
     if acc is not None:
-        print(f"accuracy after the last update: {acc:.1%}")
+        print(f"accuracy after the last update: {acc:.1%} on all {X.shape[0]} samples (the progress "
+              "line's acc is measured before each step's update"
+              + (", on that step's minibatch)" if args.batch_size else ")"))
     if args.plot:
         fig, ax = plt.subplots(figsize=(6, 4))
         ax.plot(np.arange(len(losses)), losses)
@@ -165,7 +167,10 @@ def run(args):
         ax.set_yscale("log" if np.all(losses > 0) else "linear")
         ax.set_title(f"MLP{tuple(sizes)} on {os.path.basename(args.data)}")
         fig.tight_layout()
-        fig.savefig(args.plot, dpi=100)
+        import io
+        picture = io.BytesIO()
+        fig.savefig(picture, dpi=100, format=os.path.splitext(args.plot)[1][1:].lower() or "png")
+        write_file(args.plot, picture.getvalue())   # whole or not at all, like the other outputs
         print(f"wrote the loss curve to {args.plot}")
     if args.save:
         t.save(args.save)

@@ -30,6 +30,7 @@ class FormulaError(ValueError):
                     src, col = src[start:start + 120], (self.column or 1) - start
                 else:
                     col = self.column or 1
+                src = "".join(c if c.isprintable() else "\ufffd" for c in src)  # no raw control chars
                 parts.append("    " + src)
                 parts.append("    " + " " * (col - 1) + "^")
         if self.hint:

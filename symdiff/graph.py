@@ -16,6 +16,7 @@ import numpy as np
 from .errors import FormulaError
 from .functions import (COMPOSED, CONSTANTS, FUNCTIONS, OPS, Build, expand_definitions,
                         sympy, sympy_functions)
+from .names import input_names, normalize
 
 _MAX_EXACT_INT = 2 ** 53
 
@@ -55,6 +56,8 @@ class Graph:
         return self.inputs[name]
 
     def const(self, value, text=None):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _MAX_EXACT_INT:
+            value, text = _big_int(value), None   # a float, as NumPy would make it
         key = ("const", type(value).__name__, repr(value), text)
         return self._add(key, Node(0, "const", value=value, text=text))
 
@@ -125,6 +128,13 @@ class Graph:
     def from_sympy(cls, expr):
         """Build a graph from a SymPy expression, iteratively. Returns (graph, root)."""
         import sympy
+        symbols = sorted(expr.free_symbols, key=sympy.default_sort_key)
+        names = input_names([s.name for s in symbols], "symbol", strict=False)   # lambda: printed lambda_
+        if len(set(names)) < len(names):
+            from collections import Counter
+            twice = Counter(names).most_common(1)[0][0]
+            raise FormulaError(f"two different SymPy symbols are named {twice!r}",
+                               hint="give distinct symbols distinct names")
         g = cls()
         done = {}
         stack = [(expr, False)]
@@ -164,6 +174,16 @@ def _sympy_const(node):
         sympy.nan if node.value != node.value else sympy.oo * (1 if node.value > 0 else -1))
 
 
+def _big_int(value):
+    try:
+        return float(value)
+    except OverflowError:
+        digits = len(str(abs(value))) if value.bit_length() < 20000 else "thousands of"
+        raise FormulaError(f"the integer constant with {digits} digits is too large for a float64 "
+                           "(at most about 1.8e308)", hint="write it as a float, e.g. 1e300, "
+                           "or rescale the formula") from None
+
+
 def _fold(op, values):
     """Evaluate an operation on constants with NumPy float64 semantics."""
     if all(isinstance(v, int) for v in values):
@@ -181,16 +201,14 @@ def _fold(op, values):
 
 def _sympy_node(g, e, done):
     import sympy
-    if isinstance(e, sympy.Symbol):
-        _check_name(e.name)
-        return g.input(e.name)
+    if isinstance(e, sympy.Symbol):   # names checked and normalized in from_sympy
+        return g.input(normalize(e.name))
     if e is sympy.pi:
         return g.const(*CONSTANTS["pi"])
     if e is sympy.E:
         return g.const(*CONSTANTS["e"])
     if e.is_Integer:
-        v = int(e)
-        return g.const(v if abs(v) < _MAX_EXACT_INT else float(v))
+        return g.const(int(e))
     if e.is_Number:
         if e in (sympy.oo, -sympy.oo, sympy.nan, sympy.zoo):
             return g.const(float(e) if e is not sympy.zoo else math.nan)
@@ -254,8 +272,3 @@ def _piecewise(g, e, done):
         acc = g.apply("where", (done[piece.cond], done[piece.expr], acc))
     return acc
 
-
-def _check_name(name):
-    if not name.isidentifier() or name.startswith("__"):
-        raise FormulaError(f"symbol name {name!r} cannot be a variable name",
-                           hint="use plain identifiers like x, w1, bias")

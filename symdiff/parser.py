@@ -21,9 +21,7 @@ from dataclasses import dataclass
 from .errors import FormulaError
 from .functions import ALIASES, CONSTANTS, FUNCTIONS
 from .graph import Graph
-
-RESERVED = {"np", "math", "numba", "prange"}   # names the generated modules use
-RESERVED_PREFIX = "_sd_"                        # ... and helpers bound in plain runs (codegen/powers.py)
+from .names import RESERVED, RESERVED_PREFIX, check_text
 
 _TOKEN = re.compile(r"""
    (?P<ws>[ \t\f\r]+|\\\r?\n)
@@ -115,6 +113,7 @@ class _Errors:
 def tokenize(text):
     """Tokens of ``text``; newlines inside parentheses are dropped (implicit joining)."""
     err = _Errors(text)
+    check_text(text)   # no control characters, even in comments: they could reach generated code
     tokens, depth, opens = [], 0, []
     line, line_start, i, n = 1, 0, 0, len(text)
     while i < n:
@@ -491,7 +490,7 @@ def _arity_error(name, got, tok, err):
 
 
 def _number(text):
-    if re.fullmatch(r"\d+", text):
+    if len(text) < 30 and re.fullmatch(r"\d+", text):   # (int() refuses 4,300+ digits)
         value = int(text)
         return value if value < 2 ** 53 else float(text)
     return float(text)

@@ -32,6 +32,7 @@ import numpy as np
 from .errors import FormulaError
 from .functions import ALIASES, FUNCTIONS, HELPERS, OPS
 from .graph import Graph
+from .names import input_names
 from .parser import RESERVED
 from .pyrewrite import rewrite
 
@@ -617,6 +618,7 @@ def trace_function(f, outputs=False):
                                hint=f"rename it (e.g. {p.name.lstrip('_')}); names starting with __ or _sd_ "
                                     "are kept for Python and generated code")
         inputs.append(p.name)
+    inputs = input_names(inputs, f"parameter of {label}()", _NOT_A_NAME)   # NFKC, as Python reads them
 
     graph = Graph()
     tracers = [Tracer(graph, graph.input(name)) for name in inputs]

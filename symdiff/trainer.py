@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import FormulaError
+from .names import bad_character
 
 ACTIVATIONS = {"tanh": "tanh(x)", "relu": "relu(x)", "sigmoid": "sigmoid(x)", "linear": "x"}
 LOSSES = {"mse": "(s - y)**2", "hinge": "relu(1 - y*s)", "logistic": "softplus(-y*s)",
@@ -99,6 +100,9 @@ def _number(value, what, low=None, high=None, low_open=False):
 def _formula(text, allowed, what, example, must_use):
     """Differentiate ``text`` with respect to ``must_use``; only ``allowed`` names."""
     from .api import differentiate
+    if bad_character(text) is not None:   # before it reaches any message or code
+        raise FormulaError(f"the {what} formula holds a control character: {text!r:.80}",
+                           hint="formulas hold printable characters only")
     d = differentiate(text, wrt=[n for n in must_use if n in _names(text)] or None)
     names = d.program.inputs
     other = [n for n in names if n not in allowed]
@@ -110,6 +114,18 @@ def _formula(text, allowed, what, example, must_use):
         raise FormulaError(f"the {what} formula {text!r} does not use {missing[0]!r}",
                            hint=f"for example {example}")
     return d.program
+
+
+def printed(program, limit=200):
+    """The parsed formula printed back from its program: the only form of a user's formula
+    text that reaches generated code (as comments and docstrings). Its raw text never does."""
+    from codegen.printer import pyexpr
+    env = {}
+    for line in program.forward:
+        env[line.target] = line.expr.substitute(env)
+    out = env.get(program.output)
+    text = pyexpr(out).replace("np.", "") if out is not None else program.output
+    return text if len(text) <= limit else text[:limit] + " ..."
 
 
 def _names(text):
@@ -128,6 +144,8 @@ def _activation(value, what):
     else:
         text = name
     program = _formula(text, ("x",), what, "'x*sigmoid(x)'", ("x",))
+    if name not in ACTIVATIONS:
+        name = text = printed(program)
     return Piece(name, text, program)
 
 
@@ -148,6 +166,8 @@ def _loss(value, n_out):
     else:
         text = name
     program = _formula(text, ("s", "y"), "loss", "'(s - y)**2' or 'log(1 + exp(-y*s))'", ("s",))
+    if name not in LOSSES:
+        name = text = printed(program)
     return Piece(name, text, program)
 
 
@@ -159,6 +179,7 @@ def _lr(value):
         except ValueError:
             pass
         program = _formula(text, ("step", "steps"), "lr", "'1.0 - 0.9*step/steps'", ())
+        text = printed(program)
         return Piece(text, text, program)
     return _number(value, "lr", 0.0, low_open=True)
 
@@ -252,9 +273,9 @@ def mlp_trainer(sizes, activation="relu", output_activation="linear", loss="mse"
 
     sizes: widths [inputs, hidden..., outputs]. activation: hidden layers; output_activation:
     the last layer (default linear). Each is tanh, relu, sigmoid, linear or a formula in x.
-    loss: mse ((s - y)**2 summed over outputs), hinge (max(0, 1 - y*s), y = +1/-1),
-    logistic (log(1 + exp(-y*s)), y = +1/-1), softmax_ce (integer labels), or a formula in
-    s and y. reduction: "mean" or "sum" over the batch. l2: l2*sum(p*p) over weights and
+    loss: mse ((s - y)**2 summed over outputs), hinge (max(0, 1 - y*s), y = +1/-1; 0/1
+    labels are read as -1/+1), logistic (log(1 + exp(-y*s)), likewise), softmax_ce
+    (integer labels), or a formula in s and y. reduction: "mean" or "sum" over the batch. l2: l2*sum(p*p) over weights and
     biases (weights only with l2_weights_only). lr: a number or a formula in step (from 0)
     and steps. optimizer: sgd, momentum (momentum=...), adam (beta1, beta2, eps).
     init: uniform (micrograd's U(-1, 1) for weights and biases), he or xavier, from seed.
@@ -404,6 +425,10 @@ class Trainer:
     def _arrays(self, X, y=None, what="X"):
         """X (n, n_in) -> X[feature, sample]; y -> Y[output, sample] or int labels."""
         n_in, n_out = self.sizes[0], self.sizes[-1]
+        for name, a in ((what, X), ("y", y)):
+            if isinstance(a, np.ma.MaskedArray):
+                raise FormulaError(f"{name} is a masked array; training would ignore its mask",
+                                   hint="drop the masked rows first (X[~mask.any(1)])")
         try:
             X = np.asarray(X, dtype=np.float64)
         except (TypeError, ValueError):
@@ -451,8 +476,10 @@ class Trainer:
         if not np.all(np.isfinite(y)):
             raise FormulaError("y holds NaN or inf")
         if self.config.loss.name in ("hinge", "logistic") and not np.all(np.abs(y) == 1.0):
-            raise FormulaError(f"{self.config.loss.name} loss expects targets +1 or -1",
-                               hint="for 0/1 labels pass 2*y - 1")
+            if not np.all((y == 0.0) | (y == 1.0)):
+                raise FormulaError(f"{self.config.loss.name} loss expects targets +1 or -1 (or 0/1 labels)",
+                                   hint="pass 2*y - 1 for labels 0/1")
+            y = 2.0 * y - 1.0   # 0/1 labels: 0 -> -1 (the CLI reads them the same way)
         return XT, np.ascontiguousarray(y.T)
 
     def _order(self, n, steps, batch_size):
@@ -525,20 +552,20 @@ class Trainer:
             for k, a in enumerate(group):
                 arrays[f"state_{s}_{k}"] = a
         meta = dict(settings=self.settings, steps_done=self.steps_done,
-                    shuffle=self._shuffle.bit_generator.state, format=1)
+                    shuffle=self._shuffle.bit_generator.state, format=1, verbose=self.verbose)
         arrays["symdiff_trainer"] = np.array(json.dumps(meta, default=_jsonable))
-        with open(path, "wb") as f:
-            np.savez(f, **arrays)
-        return path
+        import io
+        from codegen.files import write_file
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        return write_file(path, buffer.getvalue())   # whole or not at all
 
     def export(self, path):
         """Write a standalone module with the trained params: it needs only numpy and numba
         (and SciPy if a layer uses np.dot: see ``blas`` in ``mlp_trainer``)."""
         from codegen.mlp_export import export_source
-        text = export_source(self)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-        return path
+        from codegen.files import write_file
+        return write_file(path, export_source(self))
 
 
 def _jsonable(value):
@@ -547,24 +574,133 @@ def _jsonable(value):
     raise TypeError(f"cannot store {type(value).__name__}")
 
 
-def load_trainer(path, verbose=True):
-    """A trainer saved with ``Trainer.save``: same code, parameters and optimizer state."""
+MAX_LOAD_PARAMS = 10**8   # parameters a loaded file may declare (800 MB as float64)
+_SETTINGS = ("sizes", "activation", "output_activation", "loss", "l2", "l2_weights_only", "lr",
+             "optimizer", "momentum", "beta1", "beta2", "eps", "seed", "init", "batch_size",
+             "reduction", "unroll", "blas")
+
+
+def load_trainer(path, verbose=None):
+    """A trainer saved with ``Trainer.save``: same code, parameters and optimizer state.
+
+    The file is data: its settings go through the same checks as ``mlp_trainer``'s
+    arguments (formula text is parsed, never pasted into code), and every array's shape and
+    dtype is read from its header and checked against the others before any is loaded.
+    verbose: None keeps the saved trainer's setting."""
+    import os
+    import zipfile
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+
+    def bad(why):
+        return FormulaError(f"{path!r} is not a usable saved symdiff trainer: {why}",
+                            hint="load a file written by Trainer.save")
+
     try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["symdiff_trainer"]))
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, KeyError, ValueError) as exc:
-        raise FormulaError(f"{path!r} is not a saved symdiff trainer ({exc})") from None
-    settings = dict(meta["settings"])
-    t = mlp_trainer(**settings, verbose=verbose)
+        data = np.load(path, allow_pickle=False)
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        raise FormulaError(f"cannot read {path!r}: {exc.strerror}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
+        raise bad(f"{type(exc).__name__}: {exc}"[:200]) from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise bad("it is a single .npy array, not an .npz archive")
+    with data:
+        try:
+            headers = {k: _npy_header(data.zip, k) for k in data.files}
+            meta = _load_meta(data, headers, bad)
+            settings, arrays = _load_arrays(data, headers, meta, bad)
+        except FormulaError:
+            raise
+        except (OSError, ValueError, EOFError, KeyError, TypeError, RecursionError, zipfile.BadZipFile) as exc:
+            raise bad(f"{type(exc).__name__}: {exc}"[:200]) from None
+    if verbose is None:
+        verbose = meta.get("verbose", True)
+    t = mlp_trainer(**settings, verbose=bool(verbose))
     L = len(t.sizes) - 1
     t.params = [(arrays[f"param_{2 * k}"], arrays[f"param_{2 * k + 1}"]) for k in range(L)]
-    t._state = tuple(tuple(np.ascontiguousarray(arrays[f"state_{s}_{k}"]) for k in range(2 * L))
+    t._state = tuple(tuple(arrays[f"state_{s}_{k}"] for k in range(2 * L))
                      for s in range(len(t._state)))
-    t.steps_done = int(meta["steps_done"])
-    t._shuffle.bit_generator.state = meta["shuffle"]
+    t.steps_done = meta["steps_done"]
+    try:
+        t._shuffle.bit_generator.state = meta["shuffle"]
+    except (TypeError, ValueError, KeyError) as exc:
+        raise bad(f"its shuffle state is not valid ({exc})"[:200]) from None
     return t
 
+
+def _npy_header(zf, key):
+    """(shape, dtype) from an .npy member's header, without reading its data."""
+    with zf.open(key + ".npy") as f:
+        version = np.lib.format.read_magic(f)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read(f, max_header_size=10000)
+    return shape, dtype
+
+
+def _load_meta(data, headers, bad):
+    if "symdiff_trainer" not in headers:
+        raise bad("it has no 'symdiff_trainer' settings")
+    shape, dtype = headers["symdiff_trainer"]
+    if shape != () or dtype.kind != "U" or dtype.itemsize > 4 * 100000:
+        raise bad("its settings are not a short text")
+    meta = json.loads(str(data["symdiff_trainer"]))
+    if not isinstance(meta, dict) or meta.get("format") != 1 or not isinstance(meta.get("settings"), dict):
+        raise bad("its settings are not symdiff trainer settings (format 1)")
+    settings = meta["settings"]
+    unknown = [k for k in settings if k not in _SETTINGS]
+    missing = [k for k in _SETTINGS if k not in settings and k != "blas"]
+    if unknown or missing:
+        raise bad(f"unknown setting {unknown[0]!r}" if unknown else f"setting {missing[0]!r} is missing")
+    steps = meta.get("steps_done")
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps < 2**53:
+        raise bad(f"steps_done is {steps!r:.40}, not a count")
+    if not isinstance(meta.get("shuffle"), dict):
+        raise bad("its shuffle state is missing")
+    return meta
+
+
+def _load_arrays(data, headers, meta, bad):
+    """Check every array's header against the others and the settings, then read them."""
+    settings = dict(meta["settings"])
+    count = sum(1 for k in headers if k.startswith("param_"))
+    if count < 2 or count % 2:
+        raise bad(f"it holds {count} parameter arrays; expected (W, b) pairs")
+    L = count // 2
+    sizes = []
+    for k in range(L):
+        W, b = (headers.get(f"param_{2 * k + i}") for i in (0, 1))
+        if W is None or b is None:
+            raise bad(f"param_{2 * k} or param_{2 * k + 1} is missing")
+        if len(W[0]) != 2 or len(b[0]) != 1 or b[0][0] != W[0][0] or (k and W[0][1] != sizes[-1]):
+            raise bad(f"parameter shapes {W[0]} and {b[0]} of layer {k + 1} do not fit together"
+                      + (f" or with the layer before ({sizes[-1]} outputs)" if k else ""))
+        if not k:
+            sizes.append(W[0][1])
+        sizes.append(W[0][0])
+    if settings.get("sizes") != sizes:
+        raise bad(f"its settings say sizes {settings.get('sizes')!r:.60} but its arrays are for {sizes}")
+    if min(sizes) < 1 or n_params(sizes) > MAX_LOAD_PARAMS:
+        raise bad(f"sizes {sizes} declare {n_params(sizes)} parameters "
+                  f"(the limit for a loaded file is {MAX_LOAD_PARAMS})")
+    optimizer = _choice(settings.get("optimizer"), OPTIMIZERS, "optimizer")
+    groups = {"sgd": 0, "momentum": 1, "adam": 2}[optimizer]
+    expected = {f"param_{k}" for k in range(2 * L)} | {"symdiff_trainer"}
+    expected |= {f"state_{s}_{k}" for s in range(groups) for k in range(2 * L)}
+    extra, missing = sorted(set(headers) - expected), sorted(expected - set(headers))
+    if extra or missing:
+        raise bad(f"unexpected array {extra[0]!r}" if extra else f"array {missing[0]!r} is missing")
+    arrays = {}
+    for key in sorted(expected - {"symdiff_trainer"}):
+        k = int(key.rsplit("_", 1)[1])
+        want = headers[f"param_{k}"][0]
+        shape, dtype = headers[key]
+        if shape != want or dtype.kind != "f" or dtype.itemsize > 16:
+            raise bad(f"array {key!r} has shape {shape} and dtype {dtype}; expected {want} float64")
+        a = np.ascontiguousarray(data[key], dtype=np.float64)
+        if a.shape != want or not np.all(np.isfinite(a)):
+            raise bad(f"array {key!r} holds NaN or inf" if a.shape == want else f"array {key!r} is damaged")
+        arrays[key] = a
+    return settings, arrays
 
 class _Progress:
     """Progress bar (tqdm when installed, else a line every 10%) fed by the compiled loop."""
@@ -595,6 +731,8 @@ class _Progress:
             self.bar.set_postfix(info, refresh=False)
         elif done >= self.next_line or done == self.steps:
             text = ", ".join(f"{k} {v}" for k, v in info.items())
+            if "acc" in info:
+                text += " (accuracy before this step's update, on its batch)"
             print(f"step {done}/{self.steps}: {text}", file=sys.stderr, flush=True)
             self.next_line = done + max(1, self.steps // 10)
 

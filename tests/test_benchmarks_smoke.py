@@ -224,8 +224,8 @@ def test_quick_mode_caps_repeats(quick):
 
 # --- CLI -------------------------------------------------------------------------------------
 def test_cli_suite_selection():
-    assert cli.parse_args([]).names == ["formulas", "mlp"]          # stress only on request
-    assert cli.parse_args(["--stress"]).names == ["formulas", "mlp", "stress"]
+    assert cli.parse_args([]).names == ["formulas", "mlp", "reduce", "fit"]   # stress only on request
+    assert cli.parse_args(["--stress"]).names == ["formulas", "mlp", "reduce", "fit", "stress"]
     assert cli.parse_args(["stress"]).names == ["stress"]
     args = cli.parse_args(["--quick", "formulas", "--stress-limit", "30"])
     assert args.quick and args.names == ["formulas"] and args.stress_limit == 30.0

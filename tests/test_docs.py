@@ -21,7 +21,7 @@ import symdiff
 from symdiff.cli import main
 
 DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
-PAGES = ["differentiate.md", "inspect.md", "trainer.md", "second-order.md"]
+PAGES = ["differentiate.md", "inspect.md", "trainer.md", "second-order.md", "fit.md"]
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 _FENCE = re.compile(r"^```(\w+)\n(.*?)^```$", re.S | re.M)
 
@@ -30,6 +30,12 @@ def blocks(page, kind):
     with open(os.path.join(DOCS, page), encoding="utf-8") as f:
         text = f.read()
     return [body for lang, body in _FENCE.findall(text) if lang == kind]
+
+
+def needs_optional(page):
+    if page == "fit.md":
+        pytest.importorskip("scipy")
+        pytest.importorskip("dask.array")
 
 
 @pytest.fixture
@@ -49,6 +55,7 @@ def test_every_page_has_run_examples():
 
 @pytest.mark.parametrize("page", PAGES)
 def test_python_examples(page, in_tmp):
+    needs_optional(page)
     source = "\n".join(blocks(page, "pycon"))
     if shutil.which("dot") is None:     # drawing needs Graphviz: skip just those examples
         source = re.sub(r"^(>>> .*\.render\(.*)$", r"\1  # doctest: +SKIP", source, flags=re.M)
@@ -80,11 +87,12 @@ def console_examples(page):
 
 @pytest.mark.parametrize("page", PAGES)
 def test_command_line_examples(page, in_tmp):
+    needs_optional(page)
     examples = list(console_examples(page))
     if not examples:
         pytest.skip("no command-line examples on this page")
-    if any(cmd.startswith("python ") for cmd, _ in examples):
-        # the python examples use what the pycon examples of the page exported
+    if any(cmd.startswith("python ") or " --data " in cmd for cmd, _ in examples):
+        # the python examples (and --data files) use what the pycon examples of the page wrote
         test_python_examples(page, in_tmp)
     checker = doctest.OutputChecker()
     for command, expected in examples:

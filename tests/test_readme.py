@@ -23,3 +23,16 @@ def test_readme_error_example_is_what_symdiff_says():
     with pytest.raises(symdiff.FormulaError) as info:
         symdiff.differentiate("sigmoid(a*x) + tahn(b)")
     assert str(info.value) == shown.rstrip("\n")
+
+
+def test_readme_trainer_snippet_defines_its_data():
+    """The trainer snippet runs as written: X and y are assigned before they are used."""
+    import ast
+    text = README.read_text(encoding="utf-8")
+    snippet = re.search(r"## Train a small MLP\n\n```python\n(.*?)```", text, re.S).group(1)
+    tree = ast.parse(snippet)
+    assigned = set()
+    for stmt in tree.body:
+        used = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        assert not ({"X", "y"} & used) - assigned, ast.unparse(stmt)
+        assigned |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}

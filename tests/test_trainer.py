@@ -467,10 +467,19 @@ def test_export_is_a_standalone_module(hinge_trainer, tmp_path):
     np.save(tmp_path / "X.npy", X)
     script = ("import numpy as np, trainer_export as m\n"
               "X = np.load('X.npy')\n"
-              "np.save('scores.npy', m.scores(X))\n")
+              "np.save('scores.npy', m.scores(X))\n"
+              "np.save('predict.npy', m.predict(m.PARAMS, X))   # rows, like Trainer.predict\n"
+              "for bad in (X[0], X[:, :1], np.hstack([X, X]), X[:0]):   # a 1-D row, wrong widths, empty\n"
+              "    try:\n"
+              "        m.scores(bad)\n"
+              "    except ValueError as exc:\n"
+              "        assert 'expected (n_samples, 2)' in str(exc), exc\n"
+              "    else:\n"
+              "        raise SystemExit(f'scores accepted shape {bad.shape}')\n")
     subprocess.run([sys.executable, "-c", script], cwd=tmp_path, check=True,
                    env=dict(os.environ, PYTHONPATH=str(tmp_path)))
     np.testing.assert_allclose(np.load(tmp_path / "scores.npy"), t.predict(X), rtol=1e-12)
+    np.testing.assert_allclose(np.load(tmp_path / "predict.npy"), t.predict(X), rtol=1e-12)
 
 
 # -- generated source -------------------------------------------------------------------------
@@ -539,7 +548,7 @@ def test_bad_configs_raise_formula_errors(kwargs, match):
     ("NaN in X", np.array([[0.0, np.nan]] * 5), np.ones(5), "X holds NaN or inf"),
     ("inf in y", np.zeros((5, 2)), np.array([1, 1, np.inf, 1, 1.0]), "y holds NaN or inf"),
     ("wrong y length", np.zeros((5, 2)), np.ones(4), r"y has shape \(4,\)"),
-    ("hinge targets", np.zeros((5, 2)), np.array([0, 1, 0, 1, 1.0]), "expects targets \\+1 or -1"),
+    ("hinge targets", np.zeros((5, 2)), np.array([0, 2, 0, 1, 1.0]), "expects targets \\+1 or -1"),
     ("empty", np.zeros((0, 2)), np.ones(0), "no samples"),
 ])
 def test_bad_data_raises_before_compiling(what, X, y, match):

@@ -1,0 +1,98 @@
+"""``symdiff fit``: fit a formula model to the columns of a CSV file."""
+import csv
+import math
+
+from .errors import FormulaError
+
+
+def register(sub, formatter):
+    p = sub.add_parser(
+        "fit", formatter_class=formatter, help="fit a formula model to data from a CSV file",
+        description="Fit MODEL to the columns of a CSV file (a header row names them). Every name "
+                    "in MODEL that is not a parameter is a column; the observations are the "
+                    "--target column. Prints the parameters and their standard errors.",
+        epilog="examples:\n"
+               '  symdiff fit "b1*(1 - exp(-b2*x))" --data measurements.csv --params b1=500,b2=1e-4\n'
+               '  symdiff fit "b1*(1 - exp(-b2*x))" --data m.csv --params b1=500,b2=1e-4 --plot fit.png\n'
+               '  symdiff fit "a*x + b" --data m.csv --params a=1,b=0 --loss huber')
+    p.add_argument("model", help="the model formula")
+    p.add_argument("--data", required=True, help="CSV file with a header row")
+    p.add_argument("--params", required=True, help="starting values: name=value,name=value,...")
+    p.add_argument("--target", default="y", help="the column of observations (default: y)")
+    p.add_argument("--weights", help="a column of standard deviations (sigma) of the observations")
+    p.add_argument("--loss", default="squares", help="squares (default), absolute, huber, or a formula in r")
+    p.add_argument("--method", default="auto", help="auto (default), trf, lm, dogbox, bfgs, lbfgs, adam")
+    p.add_argument("--plot", help="draw data, fit and residuals to this image file (needs matplotlib)")
+    p.add_argument("--verbose", action="store_true", help="report progress on stderr")
+    p.set_defaults(func=run)
+
+
+def parse_params(text):
+    """'b1=500,b2=1e-4' -> {'b1': 500.0, 'b2': 0.0001}."""
+    params = {}
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise FormulaError(f"--params expects name=value pairs, got {item!r}", hint="--params b1=500,b2=1e-4")
+        if name in params:
+            raise FormulaError(f"--params gives {name!r} twice", hint="give each parameter once")
+        try:
+            params[name] = float(value)
+        except ValueError:
+            raise FormulaError(f"--params: {value.strip()!r} is not a number (for {name!r})") from None
+    if not params:
+        raise FormulaError("--params is empty", hint="--params b1=500,b2=1e-4")
+    return params
+
+
+def read_csv(path):
+    """Numeric columns of a CSV file with a header row: {name: [floats]}. Anything else is
+    a FormulaError naming the file, row and column."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FormulaError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}",
+                           hint="give a CSV file with a header row") from None
+    except csv.Error as exc:
+        raise FormulaError(f"{path} is not a valid CSV file: {exc}") from None
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if len(rows) < 2:
+        raise FormulaError(f"{path} has no data rows", hint="the first row names the columns, the next hold numbers")
+    header = [h.strip() for h in rows[0]]
+    if any(not h for h in header) or len(set(header)) != len(header):
+        raise FormulaError(f"{path}: the header row must name every column once, got {rows[0]}")
+    columns = {h: [] for h in header}
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise FormulaError(f"{path}, line {number}: {len(row)} values for {len(header)} columns")
+        for h, cell in zip(header, row):
+            try:
+                columns[h].append(float(cell))
+            except ValueError:
+                raise FormulaError(f"{path}, line {number}, column {h!r}: {cell.strip()!r} is not a number") from None
+    return columns
+
+
+def run(args):
+    from .fitting import fit
+    params = parse_params(args.params)
+    columns = read_csv(args.data)
+    data = dict(columns)
+    weights = None
+    if args.weights:
+        if args.weights not in columns:
+            raise FormulaError(f"--weights: no column {args.weights!r} in {args.data}",
+                               hint="columns: " + ", ".join(columns))
+        weights = data.pop(args.weights)
+    from .api import differentiate
+    inputs = differentiate(args.model).inputs
+    data = {k: v for k, v in data.items() if k in inputs or k == args.target}
+    result = fit(args.model, data, params, target=args.target, loss=args.loss, method=args.method,
+                 weights=weights, verbose=args.verbose)
+    print(result)
+    if args.plot:
+        result.plot(path=args.plot)
+        print(f"wrote {args.plot}")
+    return 0 if result.success and all(math.isfinite(v) for v in result.params.values()) else 1

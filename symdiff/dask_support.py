@@ -1,0 +1,270 @@
+"""Dask arrays in, lazy Dask results out: ``d(**inputs)``, ``reduce=`` and ``symdiff.fit``
+on data bigger than one machine. Imported only when a Dask array is passed (``dask`` is
+the optional ``[dask]`` extra).
+
+- ``d(**inputs)`` broadcasts the arrays lazily (``da.broadcast_arrays``), lets
+  ``map_blocks`` align their chunks, and runs the compiled kernel on each block; scalars
+  stay Python floats inside the task. The result is lazy Dask arrays, one per output.
+- ``reduce="sum"``/``"mean"`` runs the fused reduction kernel on each block (one partial
+  sum per block and output) and sums the partial sums with Dask's tree reduction: lazy
+  0-d Dask arrays. Gradients with respect to array inputs stay per point (lazy arrays).
+- Tasks carry a ``BlockKernel``: the differentiated program (plain data, pickled small)
+  rebuilt into a ``Derivative`` once per worker process; its kernel module and Numba's
+  compiled code come from the on-disk cache (``$SYMDIFF_CACHE_DIR``), so a worker compiles
+  only what no process on its machine has compiled before.
+- ``fit`` on Dask data: least squares by Levenberg-Marquardt on the normal equations,
+  each step one distributed pass that returns J^T J, J^T r and r^T r summed over the
+  blocks (p x p numbers per block, never an n x p Jacobian on one machine); other losses
+  by ``scipy.optimize.minimize`` on distributed fused sums.
+"""
+import math
+import pickle
+import time
+
+import numpy as np
+
+from .errors import FormulaError
+from .normal_equations import covariance_from_normal, levenberg_marquardt
+
+_BUILT = {}      # per process: program digest -> Derivative
+
+
+def _is_dask(v):
+    return type(v).__module__.startswith("dask.")
+
+
+class BlockKernel:
+    """A picklable handle on a differentiated program: called on NumPy blocks in a worker.
+    It pickles the Derivative (its program, never its compiled kernels: see
+    ``Derivative.__getstate__``), rebuilt once per worker process."""
+
+    def __init__(self, d, reduce=None):
+        import copy
+        d = copy.copy(d)
+        d.reduce = reduce
+        self.payload = pickle.dumps(d)
+        self.reduce = reduce
+        self.inputs = list(d.inputs)
+        self.wrt = list(d.wrt)
+        self.output = d.program.output
+
+    def derivative(self):
+        import hashlib
+        key = hashlib.sha256(self.payload).hexdigest()
+        d = _BUILT.get(key)
+        if d is None:
+            d = _BUILT[key] = pickle.loads(self.payload)
+        return d
+
+
+def _prepare(d, inputs):
+    """Arrays (as Dask arrays, broadcast lazily) and scalars (floats), in d.inputs order."""
+    import dask.array as da
+    d._arguments({k: (0.0 if _is_dask(v) else v) for k, v in inputs.items()})   # names, types
+    arrays, scalars = {}, {}
+    for k in d.inputs:
+        v = inputs[k]
+        if _is_dask(v):
+            if v.dtype.kind not in "biuf":
+                raise FormulaError(f"input {k!r} is a Dask array of {v.dtype}, not numbers")
+            arrays[k] = v.astype(np.float64)
+        elif np.ndim(v) == 0:
+            scalars[k] = float(v)
+        else:
+            arrays[k] = da.from_array(np.asarray(v, dtype=np.float64))
+    names = list(arrays)
+    try:
+        broadcast = da.broadcast_arrays(*arrays.values())
+    except ValueError:
+        shapes = ", ".join(f"{k}: {a.shape}" for k, a in arrays.items())
+        raise FormulaError(f"input arrays do not broadcast together ({shapes})",
+                           hint="give arrays of one shape, or shapes NumPy can broadcast") from None
+    return names, list(broadcast), scalars
+
+
+def _blocks_call(kernel, names, scalars, grad, *blocks):
+    d = kernel.derivative()
+    inputs = dict(scalars)
+    inputs.update(zip(names, blocks))
+    if grad:
+        value, grads = d(**inputs)
+        outs = [value] + [grads[w] for w in kernel.wrt]
+    else:
+        outs = [d.value(**inputs)]
+    shape = np.broadcast_shapes(*(b.shape for b in blocks))
+    return np.stack([np.broadcast_to(o, shape) for o in outs])
+
+
+def _blocks_sum(kernel, names, scalars, grad, summed, *blocks):
+    d = kernel.derivative()
+    inputs = dict(scalars)
+    inputs.update(zip(names, blocks))
+    if grad:
+        value, grads = d(**inputs)
+        sums = [value] + [grads[w] for w in summed]
+    else:
+        sums = [d.value(**inputs)]
+    return np.array(sums, dtype=np.float64).reshape((1,) * blocks[0].ndim + (len(sums),))
+
+
+def evaluate(d, inputs, grad):
+    """``d(**inputs)`` / ``d.value(**inputs)`` with Dask arrays among the inputs."""
+    import dask.array as da
+    names, arrays, scalars = _prepare(d, inputs)
+    ndim = arrays[0].ndim
+    _, aligned = da.core.unify_chunks(*[x for a in arrays for x in (a, tuple(range(ndim)))])
+    if d.reduce is None:
+        kernel = BlockKernel(d)
+        n_out = 1 + len(d.wrt) if grad else 1
+        stacked = da.map_blocks(_blocks_call, kernel, names, scalars, grad, *aligned,
+                                new_axis=0, chunks=((n_out,),) + aligned[0].chunks,
+                                dtype=np.float64, meta=np.empty((0,) * (ndim + 1)))
+        if not grad:
+            return stacked[0]
+        return stacked[0], {w: stacked[1 + k] for k, w in enumerate(d.wrt)}
+    summed = [w for w in d.wrt if w in scalars] if grad else []
+    kernel = BlockKernel(d, reduce="sum")
+    numblocks = aligned[0].numblocks
+    k = 1 + len(summed)
+    partial = da.map_blocks(_blocks_sum, kernel, names, scalars, grad, summed, *aligned,
+                            new_axis=ndim, chunks=tuple((1,) * nb for nb in numblocks) + ((k,),),
+                            dtype=np.float64, meta=np.empty((0,) * (ndim + 1)))
+    sums = partial.sum(axis=tuple(range(ndim)))            # Dask's tree reduction
+    size = math.prod(aligned[0].shape)
+    scale = 1.0 / size if d.reduce == "mean" else 1.0
+    value = sums[0] * scale
+    if not grad:
+        return value
+    out = {w: sums[1 + j] * scale for j, w in enumerate(summed)}
+    point = [w for w in d.wrt if w not in scalars]
+    if point:       # per-point gradients of array inputs: the elementwise kernel, lazily
+        import copy
+        each = copy.copy(d)
+        each.reduce = None
+        _, grads = evaluate(each, inputs, True)
+        for w in point:
+            g = grads[w] * scale
+            if inputs[w].shape != g.shape:
+                lead = g.ndim - inputs[w].ndim
+                axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(inputs[w].shape)
+                                                  if s == 1 and g.shape[lead + i] != 1)
+                g = g.sum(axis=axes, keepdims=True).reshape(inputs[w].shape)
+            out[w] = g
+    return value, {w: out[w] for w in d.wrt}
+
+
+# --- fits on Dask data ------------------------------------------------------------------
+def _check_finite(columns):
+    import dask
+    import dask.array as da
+    lazy = {k: da.isfinite(v).all() for k, v in columns.items() if _is_dask(v)}
+    done = dict(zip(lazy, dask.compute(*lazy.values())))
+    for k, ok in done.items():
+        if not ok:
+            row = int(da.argmin(da.isfinite(columns[k])).compute())
+            value = float(columns[k][row].compute())
+            what = "weights (sigma)" if k == "fit_sigma" else f"data column {k!r}"
+            raise FormulaError(f"{what} holds {value} at row {row}",
+                               hint="drop or fill the rows with NaN or inf before fitting")
+    if "fit_sigma" in columns and _is_dask(columns["fit_sigma"]):
+        if not bool((columns["fit_sigma"] > 0).all().compute()):
+            raise FormulaError("weights (sigma) must be positive",
+                               hint="weights are the standard deviations of the observations")
+
+
+def _aligned(columns):
+    """The columns as Dask arrays with one chunking (NumPy columns are chunked alike)."""
+    import dask.array as da
+    first = next(v for v in columns.values() if _is_dask(v))
+    out = {}
+    for k, v in columns.items():
+        if _is_dask(v):
+            out[k] = v.astype(np.float64)
+        elif np.ndim(v):
+            out[k] = da.from_array(np.asarray(v, dtype=np.float64), chunks=first.chunks)
+        else:
+            out[k] = float(v)
+    arrays = {k: v for k, v in out.items() if not isinstance(v, float)}
+    _, aligned = da.core.unify_chunks(*[x for a in arrays.values() for x in (a, "i")])
+    out.update(zip(arrays, aligned))
+    return out
+
+
+def _moments_block(kernel, names, data_names, target, x, scalars, *blocks):
+    """J^T J, J^T r and r^T r of one block, flattened (one row); the block is summed in
+    cache-sized pieces, as in-memory fits sum their data (``InMemoryMoments``)."""
+    from .normal_equations import InMemoryMoments
+    d = kernel.derivative()
+    cols = dict(scalars)
+    cols.update(zip(data_names, blocks))
+    A, g, c = InMemoryMoments(d, names, cols, target)(x)
+    return np.concatenate([A.ravel(), g, [c]]).reshape(1, -1)
+
+
+class Moments:
+    """One distributed pass per call: (J^T J, J^T r, r^T r) at a parameter vector."""
+
+    def __init__(self, d, names, columns, target):
+        self.kernel = BlockKernel(d)
+        self.names = names
+        cols = _aligned(columns)
+        self.arrays = {k: v for k, v in cols.items() if not isinstance(v, float)}
+        self.scalars = {k: v for k, v in cols.items() if isinstance(v, float)}
+        self.target = target
+        self.passes = 0
+
+    def __call__(self, x):
+        import dask.array as da
+        p = len(self.names)
+        first = next(iter(self.arrays.values()))
+        parts = da.map_blocks(_moments_block, self.kernel, self.names, list(self.arrays), self.target,
+                              [float(v) for v in x], self.scalars, *self.arrays.values(),
+                              new_axis=1, chunks=((1,) * first.numblocks[0], (p * p + p + 1,)),
+                              dtype=np.float64, meta=np.empty((0, 0)))
+        total = parts.sum(axis=0).compute()
+        self.passes += 1
+        return total[:p * p].reshape(p, p), total[p * p:p * p + p], float(total[-1])
+
+
+def fit_dask(d, text, names, columns, n, target, x0, bounds, loss, total, verbose,
+             absolute_sigma, max_steps):
+    """``symdiff.fit`` on Dask data; ``total``: the loss derivative (``reduce="sum"``) for
+    losses other than squares."""
+    from .fit_result import FitResult
+    _check_finite(columns)
+    p = len(names)
+    moments = Moments(d, names, columns, target)
+    x, c, A, success, message = levenberg_marquardt(moments, x0, bounds, max_steps or 500, verbose)
+    steps = moments.passes
+    if loss != "squares":
+        x, c, success, message, extra = _other_loss(total, names, columns, x, bounds)
+        steps += extra
+        stderr, cov = np.full(p, np.nan), np.full((p, p), np.nan)
+    else:
+        cov = covariance_from_normal(A, c, n, p, absolute_sigma)
+        stderr = np.sqrt(np.diag(cov))
+    if verbose:
+        import sys
+        print(f"symdiff fit (dask): {message} after {steps} passes, loss {c:.10g}", file=sys.stderr)
+    return FitResult(text, d, names, x, stderr, cov, c, success, message, steps, "dask-lm", n,
+                     loss if loss in ("squares", "absolute", "huber") else f"sum({loss})", None, target)
+
+
+def _other_loss(total, names, columns, x0, bounds):
+    import dask
+    from .minimize import minimize_loss
+    cols = _aligned(columns)
+    fixed = {k: v for k, v in cols.items() if k in total.inputs}
+    fixed.setdefault("fit_sigma", 1.0)
+    count = [0]
+
+    def value_and_grad(x):
+        inputs = dict(fixed)
+        inputs.update(zip(names, (float(v) for v in x)))
+        value, grads = total(**inputs)
+        count[0] += 1
+        out = dask.compute(value, *(grads[k] for k in names))
+        return float(out[0]), np.array([float(v) for v in out[1:]])
+
+    x, value, _, success, message = minimize_loss(value_and_grad, x0, bounds, polish=False)
+    return x, value, success, message, count[0]

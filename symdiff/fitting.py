@@ -1,0 +1,196 @@
+"""``symdiff.fit``: fit a formula model to data.
+
+Every name of the model that is not a parameter comes from ``data``; the observations are
+``data[target]``. Least squares (the default) runs ``scipy.optimize.least_squares`` on the
+residuals ``(model - y)/sigma`` with the exact compiled per-point Jacobian (the elementwise
+gradient ``differentiate(model, wrt=params)`` gives; ``least_squares.py``). Its defaults are
+meant to be robust without tuning (``solve_squares``):
+
+- tolerances at 1e-15 (the solvers stop when a step no longer changes anything), scaling
+  ``x_scale="jac"`` (parameters of very different sizes);
+- trust-region reflective ("trf"), Levenberg-Marquardt ("lm", MINPACK) and "dogbox" are
+  each run from the starting point and the lowest cost wins; the winner is then restarted
+  (alternating "lm" and "trf") until a restart no longer lowers the cost. A solver that
+  stalls far from a minimum is thereby overruled by one that does not.
+- from ``BIG`` points on, "auto" runs Levenberg-Marquardt on the normal equations instead,
+  summed chunk by chunk (``normal_equations.py``, the algorithm of fits on Dask data):
+  one pass over the data per step, no n x p Jacobian in memory.
+
+Standard errors are ``curve_fit``'s: ``sqrt(diag(s^2 (J^T J)^-1))`` with ``s^2 = 2*cost/(n - p)``
+(``absolute_sigma=True``: without the ``s^2``), from the SVD of the exact Jacobian.
+
+Other losses (a formula in ``r``, the scaled residual, or "absolute"/"huber") minimize
+``sum(loss(r))`` with ``scipy.optimize.minimize(jac=True)`` on the fused ``reduce="sum"``
+kernel, starting from the least-squares fit; ``method="adam"`` runs Adam on the same
+kernel for data too big for a Jacobian. SciPy is needed (the ``fit`` extra).
+"""
+import math
+
+import numpy as np
+
+from .errors import FormulaError
+from .fit_result import FitResult  # noqa: F401  (symdiff.FitResult)
+from .parser import closest
+
+METHODS = ("auto", "trf", "lm", "dogbox", "bfgs", "lbfgs", "adam")
+
+
+# --- input checks ---------------------------------------------------------------------
+def _is_dask(v):
+    return type(v).__module__.startswith("dask.")
+
+
+def check_inputs(d, data, params, target, weights):
+    """Split d's inputs into parameters and data columns; every problem is a FormulaError
+    with a hint. Returns (columns, n): float64 columns (NumPy or Dask) and their length."""
+    if not isinstance(data, dict) or not data:
+        raise FormulaError("data must be a dict of columns, e.g. {'x': x, 'y': y}",
+                           hint="pass data={'x': x_values, 'y': y_values}")
+    if not isinstance(params, dict) or not params:
+        raise FormulaError("params must be a dict of starting values, e.g. {'b1': 1.0}",
+                           hint="pass params={'b1': 500, 'b2': 1e-4}")
+    both = [k for k in params if k in data]
+    if both:
+        raise FormulaError(f"{both[0]!r} is given both as a parameter and as a data column",
+                           hint="rename the column or drop it from params")
+    for k, v in params.items():
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            raise FormulaError(f"the starting value of {k!r} is not a number: {v!r:.60}") from None
+        if not math.isfinite(v):
+            raise FormulaError(f"the starting value of {k!r} is {v}", hint="start from a finite number")
+    unused = [k for k in params if k not in d.inputs]
+    if unused:
+        close = closest(unused[0], [k for k in d.inputs if k not in params])
+        raise FormulaError(f"parameter {unused[0]!r} is not used by the model",
+                           hint=(f"did you mean {close!r}? " if close else "")
+                           + "the model's names: " + ", ".join(d.inputs))
+    if target not in data:
+        close = closest(target, list(data))
+        raise FormulaError(f"the target column {target!r} is not in data",
+                           hint=(f"did you mean target={close!r}? " if close else "")
+                           + "data columns: " + ", ".join(data))
+    missing = [k for k in d.inputs if k not in params and k not in data]
+    if missing:
+        close = closest(missing[0], list(data) + list(params))
+        raise FormulaError(f"the model's name {missing[0]!r} is neither a parameter nor a data column",
+                           hint=(f"did you mean {close!r}? " if close else "")
+                           + f"give a starting value (params={{{missing[0]!r}: 1.0}}) or a column "
+                           f"(data={{{missing[0]!r}: ...}})")
+    if target in d.inputs:
+        raise FormulaError(f"the target {target!r} is also a name in the model",
+                           hint="the model predicts the target: leave it out of the formula")
+    names = [k for k in d.inputs if k not in params] + [target]
+    columns = {k: data[k] for k in names}
+    if weights is not None:
+        columns["fit_sigma"] = weights
+    n = None
+    for k, v in columns.items():
+        what = "weights (sigma)" if k == "fit_sigma" else f"data column {k!r}"
+        if _is_dask(v):
+            if v.ndim != 1:
+                raise FormulaError(f"{what} has shape {v.shape}", hint="give 1-D columns")
+            length = v.shape[0]
+        else:
+            try:
+                if isinstance(v, (str, bytes)) or np.asarray(v).dtype.kind not in "biuf":
+                    raise TypeError
+                v = np.asarray(v, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise FormulaError(f"{what} is not numeric: {v!r:.60}",
+                                   hint="give numbers (a list or a NumPy array)") from None
+            if v.ndim > 1:
+                raise FormulaError(f"{what} has shape {v.shape}", hint="give 1-D columns")
+            bad = np.flatnonzero(~np.isfinite(v)) if v.ndim else ([] if np.isfinite(v) else [0])
+            if len(bad):
+                row = int(bad[0])
+                raise FormulaError(f"{what} holds {v.reshape(-1)[row]} at row {row}"
+                                   + (f" (and {len(bad) - 1} more rows)" if len(bad) > 1 else ""),
+                                   hint="drop or fill the rows with NaN or inf before fitting, "
+                                   f"e.g. keep = np.isfinite({k if k != 'fit_sigma' else 'weights'})")
+            length = v.shape[0] if v.ndim else None
+        columns[k] = v
+        if length is not None:
+            if n is not None and length != n:
+                first = next(c for c, w in columns.items() if not _is_dask(w) and np.ndim(w) or _is_dask(w))
+                raise FormulaError(f"{what} has {length} rows but {first!r} has {n}",
+                                   hint="give every column the same length")
+            n = length if n is None else n
+    if n is None:
+        raise FormulaError("data holds no arrays, only single numbers", hint="give the observations as arrays")
+    if weights is not None and not _is_dask(columns["fit_sigma"]):
+        if np.any(columns["fit_sigma"] <= 0):
+            raise FormulaError("weights (sigma) must be positive",
+                               hint="weights are the standard deviations of the observations")
+    return columns, n
+
+
+# --- the entry point --------------------------------------------------------------------
+def fit(model, data, params, target="y", loss="squares", method="auto", bounds=None,
+        weights=None, verbose=False, absolute_sigma=False, max_steps=None, kernel="auto",
+        lr=1e-3, steps=2000):
+    """Fit ``model`` (formula text or a sympy.Expr) to ``data`` from the starting values
+    ``params``; see the module docstring and docs/fit.md.
+
+    ``target``: the data column holding the observations. ``loss``: "squares" (least
+    squares), "absolute", "huber" or a formula in ``r`` (the residual divided by sigma).
+    ``method``: "auto" (robust default), "trf"/"lm"/"dogbox" (one least-squares solver),
+    "bfgs"/"lbfgs" (other losses) or "adam" (first-order, on the fused sum; ``lr`` and
+    ``steps``). ``bounds``: ``{name: (low, high)}``. ``weights``: sigma per point (or one
+    number). ``max_steps``: evaluations per solver run.
+    """
+    from .api import differentiate
+    if method not in METHODS:
+        raise FormulaError(f"unknown method {method!r}", hint="method is one of: " + ", ".join(METHODS))
+    import warnings
+    every = differentiate(model, kernel=kernel)        # all inputs: check the names first
+    columns, n = check_inputs(every, data, params, target, weights)
+    names = list(params)                                 # the order of the results
+    with warnings.catch_warnings():                      # (dead statements were reported once)
+        warnings.simplefilter("ignore")
+        d = differentiate(model, wrt=names, kernel=kernel)
+    low, high = _bounds(bounds, names)
+    x0 = np.array([float(params[k]) for k in names])
+    if np.any(x0 < low) or np.any(x0 > high):
+        bad = names[int(np.flatnonzero((x0 < low) | (x0 > high))[0])]
+        raise FormulaError(f"the starting value of {bad!r} is outside its bounds",
+                           hint="start inside the bounds")
+    text = model if isinstance(model, str) else str(model)
+    if any(_is_dask(v) for v in columns.values()):
+        from .dask_support import fit_dask
+        from .fit_losses import loss_derivative
+        total = None if loss == "squares" else loss_derivative(text, target, loss, names, kernel)
+        return fit_dask(d, text, names, columns, n, target, x0, (low, high), loss, total,
+                        verbose, absolute_sigma, max_steps)
+    from .fit_result import Progress
+    progress = Progress(verbose)
+    if loss == "squares" and method not in ("bfgs", "lbfgs", "adam"):
+        from .least_squares import _fit_squares
+        return _fit_squares(d, text, names, columns, n, target, x0, (low, high), method,
+                            progress, absolute_sigma, max_steps)
+    from .fit_losses import fit_loss
+    return fit_loss(d, text, names, columns, n, target, x0, (low, high), loss, method,
+                    progress, max_steps, lr, steps, kernel)
+
+
+def _bounds(bounds, names):
+    low, high = np.full(len(names), -np.inf), np.full(len(names), np.inf)
+    if bounds is None:
+        return low, high
+    if not isinstance(bounds, dict):
+        raise FormulaError("bounds must be a dict {name: (low, high)}", hint="bounds={'b1': (0, None)}")
+    for k, pair in bounds.items():
+        if k not in names:
+            raise FormulaError(f"bounds for {k!r}, which is not a parameter",
+                               hint="parameters: " + ", ".join(names))
+        try:
+            lo, hi = pair
+            lo = -np.inf if lo is None else float(lo)
+            hi = np.inf if hi is None else float(hi)
+        except (TypeError, ValueError):
+            raise FormulaError(f"bounds for {k!r} must be a pair (low, high)", hint="use None for no bound") from None
+        if not lo < hi:
+            raise FormulaError(f"bounds for {k!r}: low {lo} is not below high {hi}")
+        low[names.index(k)], high[names.index(k)] = lo, hi
+    return low, high

@@ -1,0 +1,193 @@
+"""Least squares for ``symdiff.fit``: residuals and their exact compiled Jacobian,
+``scipy.optimize.least_squares`` with robust defaults (``solve_squares``), curve_fit's
+covariance, and the normal-equations path for big data (``_fit_big``).
+
+- tolerances at 1e-15 (the solvers stop when a step no longer changes anything), scaling
+  ``x_scale="jac"`` (parameters of very different sizes);
+- trust-region reflective ("trf"), Levenberg-Marquardt ("lm", MINPACK) and "dogbox" are
+  each run from the starting point and the lowest cost wins (among costs equal to within
+  rounding, the minimum nearest the start: ``_choose``); the winner is then restarted
+  (alternating "lm" and "trf") until a restart no longer lowers the cost. A solver that
+  stalls far from a minimum is thereby overruled by one that does not.
+- from ``BIG`` points on, "auto" runs Levenberg-Marquardt on the normal equations instead,
+  summed chunk by chunk (``normal_equations.py``, the algorithm of fits on Dask data):
+  one pass over the data per step, no n x p Jacobian in memory.
+"""
+import numpy as np
+
+from .errors import FormulaError
+from .fit_result import FitResult
+
+TOL = 1e-15
+BIG = 200_000       # points from which method="auto" solves the normal equations chunk by chunk
+
+
+def _scipy_optimize():
+    try:
+        from scipy import optimize
+    except ImportError:  # pragma: no cover - scipy is in the fit extra
+        raise FormulaError("symdiff.fit needs SciPy", hint='pip install "symdiff-backprop[fit]"') from None
+    return optimize
+
+
+class Residuals:
+    """Residuals ``(model - y)/sigma`` and their exact Jacobian at a parameter vector; one
+    compiled call gives both (the last one is kept for the Jacobian that follows)."""
+
+    def __init__(self, d, names, columns, target, progress):
+        self.d = d
+        self.names = names
+        self.y = columns[target]
+        self.sigma = columns.get("fit_sigma")
+        self.fixed = {k: v for k, v in columns.items() if k in d.inputs}
+        self.progress = progress
+        self._at = None
+
+    def _eval(self, p):
+        key = p.tobytes()
+        if self._at is None or self._at[0] != key:
+            inputs = dict(self.fixed)
+            inputs.update(zip(self.names, (float(v) for v in p)))
+            value, grads = self.d(**inputs)
+            r = np.broadcast_to(value, self.y.shape) - self.y
+            J = np.empty((r.shape[0], len(self.names)))
+            for k, name in enumerate(self.names):
+                J[:, k] = grads[name]
+            if self.sigma is not None:
+                r = r / self.sigma
+                J /= np.reshape(self.sigma, (-1, 1)) if np.ndim(self.sigma) else self.sigma
+            self._at = (key, r, J)
+            self.progress.step(float(r @ r))
+        return self._at
+
+    def fun(self, p):
+        return self._eval(p)[1]
+
+    def jac(self, p):
+        return self._eval(p)[2]
+
+
+def _run(optimize, res, x0, method, bounds, max_nfev):
+    kwargs = dict(jac=res.jac, method=method, x_scale="jac", ftol=TOL, xtol=TOL, gtol=TOL,
+                  max_nfev=max_nfev)
+    if method != "lm":
+        kwargs["bounds"] = bounds
+    import warnings
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            out = optimize.least_squares(res.fun, x0, **kwargs)
+        except (ValueError, np.linalg.LinAlgError) as exc:   # e.g. nan residuals at x0
+            return None, str(exc)
+    if not np.isfinite(out.cost):
+        return None, "the loss is not finite"
+    return out, out.message
+
+
+def solve_squares(res, x0, method, bounds, n, max_nfev=None):
+    """The least-squares minimum from x0: see the module docstring for the strategy."""
+    optimize = _scipy_optimize()
+    p = len(x0)
+    bounded = bounds is not None and (np.any(np.isfinite(bounds[0])) or np.any(np.isfinite(bounds[1])))
+    if bounds is None:
+        bounds = (-np.inf, np.inf)
+    max_nfev = max_nfev or 200 * (p + 1)
+    if method == "auto":
+        methods = ["trf", "dogbox"] if bounded or n < p else ["trf", "lm", "dogbox"]
+    else:
+        if method == "lm" and (bounded or n < p):
+            raise FormulaError("method='lm' needs at least as many points as parameters and no bounds",
+                               hint="use method='trf' (the default 'auto' chooses for you)")
+        methods = [method]
+    found, messages, nfev = [], [], 0
+    for m in methods:
+        out, msg = _run(optimize, res, x0, m, bounds, max_nfev)
+        messages.append(f"{m}: {msg}")
+        if out is not None:
+            nfev += out.nfev
+            found.append(out)
+    if not found:
+        return None, "; ".join(messages), nfev
+    best = _choose(found, res, x0)
+    polish = (["lm", "trf"] if "lm" in methods else ["trf", "dogbox"]) if method == "auto" else methods
+    for round_ in range(6):     # restart the best point until the cost stops falling
+        improved = False
+        for m in polish:
+            out, _ = _run(optimize, res, best.x, m, bounds, max_nfev)
+            if out is not None:
+                nfev += out.nfev
+                if out.cost < best.cost * (1 - 1e-13) or (out.cost < best.cost and round_ == 0):
+                    best, improved = out, True
+        if not improved:
+            break
+    return best, best.message, nfev
+
+
+def _choose(found, res, x0):
+    """The lowest cost; among costs equal to within rounding (a model with interchangeable
+    terms, e.g. a sum of exponentials, has several minima of one cost), the minimum
+    nearest the starting point, relative to its size: the one its start leads to."""
+    low = min(out.cost for out in found)
+    y = np.abs(np.asarray(res.y, dtype=float))
+    sigma = 1.0 if res.sigma is None else np.abs(res.sigma)
+    noise = 0.5 * float(np.sum((16 * np.finfo(float).eps * y / sigma) ** 2))
+    ties = [out for out in found if out.cost <= low + max(1e-10 * low, noise)]
+    scale = np.where(x0 != 0, np.abs(x0), 1.0)
+    return min(ties, key=lambda out: float(np.sum(((out.x - x0) / scale) ** 2)))
+
+
+def covariance(J, cost, n, p, absolute_sigma=False):
+    """curve_fit's covariance from the Jacobian at the solution, by SVD."""
+    _, s, vt = np.linalg.svd(J, full_matrices=False)
+    threshold = np.finfo(float).eps * max(J.shape) * (s[0] if len(s) else 0.0)
+    keep = s > threshold
+    s, vt = s[keep], vt[keep]
+    cov = (vt.T / s ** 2) @ vt
+    if len(s) < p:
+        return np.full((p, p), np.inf)
+    if not absolute_sigma:
+        if n > p:
+            cov = cov * (2 * cost / (n - p))
+        else:
+            cov = np.full((p, p), np.inf)
+    return cov
+
+
+def _fit_squares(d, text, names, columns, n, target, x0, bounds, method, progress,
+                 absolute_sigma, max_steps):
+    if method == "auto" and n >= BIG:
+        return _fit_big(d, text, names, columns, n, target, x0, bounds, progress, absolute_sigma, max_steps)
+    res = Residuals(d, names, columns, target, progress)
+    bounded = np.any(np.isfinite(bounds[0])) or np.any(np.isfinite(bounds[1]))
+    out, message, nfev = solve_squares(res, x0, method, bounds if bounded else None, n, max_steps)
+    p = len(names)
+    if out is None:
+        progress.close("failed")
+        nan = np.full(p, np.nan)
+        return FitResult(text, d, names, x0, nan, np.full((p, p), np.nan), np.nan, False,
+                         f"the solver failed: {message}", nfev, method, n, "squares", columns, target)
+    success = out.status > 0 and bool(np.all(np.isfinite(out.x)))
+    if not success:
+        message = f"did not converge: {message}"
+    J = res.jac(out.x)
+    cov = covariance(J, out.cost, n, p, absolute_sigma)
+    stderr = np.sqrt(np.diag(cov))
+    progress.close("converged" if success else "stopped")
+    return FitResult(text, d, names, out.x, stderr, cov, 2 * out.cost, success, message, nfev,
+                     method, n, "squares", columns, target)
+
+
+def _fit_big(d, text, names, columns, n, target, x0, bounds, progress, absolute_sigma, max_steps):
+    """method="auto" on n >= BIG points: Levenberg-Marquardt on the normal equations,
+    summed chunk by chunk (symdiff/normal_equations.py), as fits on Dask data run. The
+    n x p Jacobian is never held whole, and each step costs one pass over the data."""
+    from .normal_equations import InMemoryMoments, covariance_from_normal, levenberg_marquardt
+    moments = InMemoryMoments(d, names, columns, target, progress)
+    x, c, A, success, message = levenberg_marquardt(moments, x0, bounds, max_steps or 500)
+    if not success:
+        message = f"did not converge: {message}"
+    p = len(names)
+    cov = covariance_from_normal(A, c, n, p, absolute_sigma)
+    progress.close("converged" if success else "stopped")
+    return FitResult(text, d, names, x, np.sqrt(np.diag(cov)), cov, c, success, message,
+                     moments.passes, "normal-equations LM", n, "squares", columns, target)

@@ -1,0 +1,119 @@
+"""Dask: lazy calls, fused sums and fits on Dask arrays equal the NumPy results, computed
+by a LocalCluster of two worker processes (kernels pickled to the workers, which load
+them from the kernel cache). Small data, so the whole file runs in seconds plus the
+cluster's start."""
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+import symdiff  # noqa: E402
+
+pytestmark = pytest.mark.dask
+
+NEURON = "q = a*x + b*y + c\nf = sigmoid(q)"
+MODEL = "b1*(1 - exp(-b2*x))"
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=40)
+    with distributed.Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(2)
+    n = 30_000
+    x, y = rng.standard_normal(n), rng.standard_normal(n)
+    return x, y, da.from_array(x, chunks=7_000), da.from_array(y, chunks=9_000)   # unequal chunks
+
+
+def test_calls_are_lazy_and_equal_numpy(client, data):
+    x, y, X, Y = data
+    d = symdiff.differentiate(NEURON)
+    ref_value, ref_grads = d(a=1.0, b=2.0, c=-3.0, x=x, y=y)   # first: the workers find it cached
+    value, grads = d(a=1.0, b=2.0, c=-3.0, x=X, y=Y)
+    assert isinstance(value, da.Array) and all(isinstance(g, da.Array) for g in grads.values())
+    np.testing.assert_array_equal(value.compute(), ref_value)      # same kernel, same bits
+    for w in d.wrt:
+        np.testing.assert_array_equal(grads[w].compute(), ref_grads[w])
+    col = d.value(a=1.0, b=2.0, c=-3.0, x=X[:, None] * np.ones(3), y=y[:, None])   # broadcasting
+    np.testing.assert_array_equal(col.compute(), d.value(a=1.0, b=2.0, c=-3.0, x=x[:, None] * np.ones(3), y=y[:, None]))
+
+
+def test_fused_sums_are_lazy_scalars(client, data):
+    x, y, X, Y = data
+    for reduce in ("sum", "mean"):
+        d = symdiff.differentiate(NEURON, wrt="a,b,x", reduce=reduce)
+        ref_value, ref_grads = d(a=1.0, b=2.0, c=-3.0, x=x, y=y)
+        value, grads = d(a=1.0, b=2.0, c=-3.0, x=X, y=Y)
+        assert isinstance(value, da.Array) and value.shape == ()
+        assert value.compute() == pytest.approx(ref_value, rel=1e-13)
+        assert grads["a"].compute() == pytest.approx(ref_grads["a"], rel=1e-12)
+        np.testing.assert_allclose(grads["x"].compute(), ref_grads["x"], rtol=1e-15)
+
+
+def test_fit_on_dask_equals_numpy_fit(client):
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 800, 8_000)
+    y = 239.0 * (1 - np.exp(-5.5e-4 * x)) + rng.normal(0, 0.5, x.size)
+    p0 = {"b1": 500.0, "b2": 1e-4}
+    ref = symdiff.fit(MODEL, {"x": x, "y": y}, p0)
+    got = symdiff.fit(MODEL, {"x": da.from_array(x, chunks=2_000), "y": da.from_array(y, chunks=2_000)}, p0)
+    assert got.success, got.message
+    for k in p0:
+        assert got.params[k] == pytest.approx(ref.params[k], rel=1e-8)
+        assert got.stderr[k] == pytest.approx(ref.stderr[k], rel=1e-6)
+    assert got.loss == pytest.approx(ref.loss, rel=1e-10)
+    cauchy = "log(1 + r**2)"    # smooth: BFGS alone converges (the Dask path has no polish)
+    ref_cauchy = symdiff.fit(MODEL, {"x": x, "y": y}, p0, loss=cauchy)
+    got_cauchy = symdiff.fit(MODEL, {"x": da.from_array(x, chunks=2_000), "y": y}, p0, loss=cauchy)
+    assert got_cauchy.success, got_cauchy.message
+    for k in p0:
+        assert got_cauchy.params[k] == pytest.approx(ref_cauchy.params[k], rel=1e-8)
+
+
+def test_bad_dask_data_names_the_row(client):
+    x = np.linspace(1, 10, 50)
+    y = 2 * x
+    y[17] = np.nan
+    with pytest.raises(symdiff.FormulaError, match="column 'y' holds nan at row 17"):
+        symdiff.fit("b*x", {"x": da.from_array(x, chunks=20), "y": da.from_array(y, chunks=20)}, {"b": 1.0})
+
+
+def test_workers_build_kernels_from_a_pickle(client):
+    """What the tasks carry: the program, rebuilt into a Derivative once per process."""
+    import pickle
+    from symdiff.dask_support import BlockKernel
+    d = symdiff.differentiate(MODEL, wrt="b1,b2")
+    kernel = pickle.loads(pickle.dumps(BlockKernel(d)))
+    rebuilt = kernel.derivative()
+    assert rebuilt is kernel.derivative()
+    x = np.linspace(0, 10, 5)
+    np.testing.assert_array_equal(rebuilt.value(b1=2.0, b2=0.1, x=x), d.value(b1=2.0, b2=0.1, x=x))
+    pids = client.run(lambda: __import__("os").getpid())
+    assert len(set(pids.values())) == 2
+    d(b1=2.0, b2=0.1, x=x)                        # compiled here: pickles without its kernels
+    remote = client.submit(lambda f, v: f.value(b1=2.0, b2=0.1, x=v), d, x).result()
+    np.testing.assert_array_equal(remote, d.value(b1=2.0, b2=0.1, x=x))
+
+
+def test_example_runs_small():
+    """examples/fit_dask.py end to end (its own LocalCluster), at 20,000 points."""
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run([sys.executable, os.path.join(root, "examples", "fit_dask.py"), "--n", "2e4",
+                           "--chunk", "5e3", "--workers", "2", "--numpy"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "converged" in done.stdout and "largest relative difference in the parameters" in done.stdout
+    diff = float(done.stdout.rsplit(":", 1)[1])
+    assert diff < 1e-8

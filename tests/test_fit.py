@@ -1,0 +1,220 @@
+"""symdiff.fit against certified and independent references: NIST StRD certified values
+(tests/data/nist_strd.json), scipy's curve_fit, least absolute deviations as a linear
+program (scipy's linprog), and bad input that must raise FormulaError with a hint."""
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+
+pytest.importorskip("scipy")
+from scipy.optimize import curve_fit, linprog  # noqa: E402
+
+import symdiff  # noqa: E402
+from symdiff.cli import main  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(HERE, "data", "nist_strd.json"), encoding="utf-8") as f:
+    NIST = json.load(f)["problems"]
+MISRA = NIST["Misra1a"]
+
+
+def digits(value, certified):
+    """Significant digits on which value agrees with certified (the LRE of McCullough)."""
+    if value == certified:
+        return 16.0
+    return -math.log10(abs(value - certified) / abs(certified))
+
+
+@pytest.mark.parametrize("start", [0, 1])
+@pytest.mark.parametrize("name", sorted(NIST))
+def test_nist_certified_values_from_both_starts(name, start):
+    p = NIST[name]
+    names = [f"b{i + 1}" for i in range(len(p["certified"]))]
+    r = symdiff.fit(p["model"], {"x": p["x"], "y": p["y"]}, dict(zip(names, p["starts"][start])))
+    assert r.success, r.message
+    for k, c in zip(names, p["certified"]):
+        assert digits(r.params[k], c) >= 6, (k, r.params[k], c)
+    for k, c in zip(names, p["stderr"]):
+        if c is not None:   # 3 digits, except where the data file notes why not (Lanczos1)
+            assert digits(r.stderr[k], c) >= p.get("stderr_digits", 3), (k, r.stderr[k], c)
+    if p["rss"] is not None:
+        assert digits(r.loss, p["rss"]) >= (6 if "stderr_digits" not in p else 2)
+    assert r.covariance.shape == (len(names), len(names))
+    np.testing.assert_allclose(np.sqrt(np.diag(r.covariance)), [r.stderr[k] for k in names])
+
+
+@pytest.fixture(scope="module")
+def noisy():
+    rng = np.random.default_rng(5)
+    x = np.linspace(0.0, 10.0, 400)
+    sigma = 0.05 + 0.02 * x
+    y = 3.0 * np.exp(-0.4 * x) + 0.5 + rng.normal(0.0, sigma)
+    return x, y, sigma
+
+
+MODEL = "a*exp(-k*x) + c"
+
+
+def _reference(x, a, k, c):
+    return a * np.exp(-k * x) + c
+
+
+def test_matches_curve_fit_with_weights_and_bounds(noisy):
+    x, y, sigma = noisy
+    p0 = {"a": 1.0, "k": 1.0, "c": 0.0}
+    r = symdiff.fit(MODEL, {"x": x, "y": y}, p0, weights=sigma)
+    ref, pcov = curve_fit(_reference, x, y, p0=list(p0.values()), sigma=sigma,
+                          ftol=1e-15, xtol=1e-15, gtol=1e-15, maxfev=10000)
+    np.testing.assert_allclose([r.params[k] for k in p0], ref, rtol=1e-7)
+    np.testing.assert_allclose([r.stderr[k] for k in p0], np.sqrt(np.diag(pcov)), rtol=1e-5)
+    rb = symdiff.fit(MODEL, {"x": x, "y": y}, dict(p0, k=0.2), bounds={"k": (0.0, 0.3)})
+    refb, _ = curve_fit(_reference, x, y, p0=[1.0, 0.2, 0.0], bounds=([-np.inf, 0, -np.inf], [np.inf, 0.3, np.inf]),
+                        ftol=1e-15, xtol=1e-15, gtol=1e-15, max_nfev=10000)
+    assert rb.params["k"] == pytest.approx(0.3, abs=1e-9)
+    np.testing.assert_allclose([rb.params[k] for k in p0], refb, rtol=1e-6)
+    assert r.predict(x=np.array([0.0, 1.0])) == pytest.approx(_reference(np.array([0.0, 1.0]), *ref), rel=1e-7)
+
+
+def test_absolute_loss_is_least_absolute_deviations():
+    """A straight line under loss='absolute' against the LAD line solved as a linear program."""
+    rng = np.random.default_rng(11)
+    x = np.linspace(-2, 2, 60)
+    y = 1.5 * x - 0.5 + rng.standard_t(1.5, x.size) * 0.3
+    r = symdiff.fit("a*x + b", {"x": x, "y": y}, {"a": 0.0, "b": 0.0}, loss="absolute")
+    n = x.size    # variables a, b, then u_i >= |y_i - a x_i - b|
+    c = np.r_[0.0, 0.0, np.ones(n)]
+    A = np.block([[-x[:, None], -np.ones((n, 1)), -np.eye(n)], [x[:, None], np.ones((n, 1)), -np.eye(n)]])
+    lp = linprog(c, A_ub=A, b_ub=np.r_[-y, y], bounds=[(None, None)] * 2 + [(0, None)] * n, method="highs")
+    assert r.loss == pytest.approx(lp.fun, rel=1e-6)
+    assert r.params["a"] == pytest.approx(lp.x[0], abs=1e-3)
+    assert r.params["b"] == pytest.approx(lp.x[1], abs=1e-3)
+    assert all(math.isnan(v) for v in r.stderr.values())
+
+
+def test_huber_and_formula_losses_match_scipys_robust_least_squares(noisy):
+    """loss="huber" and loss="log(1 + r**2)" have the minimizers of scipy's least_squares
+    with loss="huber" / "cauchy" (rho(r**2) = 2*huber(r) and log(1 + r**2)), and shrug off
+    outliers that pull the least-squares fit."""
+    from scipy.optimize import least_squares
+    x, y, sigma = noisy
+    y = y.copy()
+    y[::25] += 5.0                                    # outliers, 20 to 100 sigma
+    p0 = {"a": 1.0, "k": 1.0, "c": 0.0}
+    data = {"x": x, "y": y}
+    squares = symdiff.fit(MODEL, data, p0, weights=sigma)
+    for loss, peer in (("huber", "huber"), ("log(1 + r**2)", "cauchy")):
+        ours = symdiff.fit(MODEL, data, p0, weights=sigma, loss=loss)
+        ref = least_squares(lambda p: (_reference(x, *p) - y) / sigma, list(squares.params.values()),
+                            loss=peer, ftol=1e-15, xtol=1e-15, gtol=1e-15, max_nfev=20000)
+        assert ours.success
+        np.testing.assert_allclose(list(ours.params.values()), ref.x, rtol=1e-6)
+        assert abs(ours.params["k"] - 0.4) < abs(squares.params["k"] - 0.4)
+
+
+def test_adam_reaches_the_least_squares_fit():
+    p = MISRA
+    r = symdiff.fit(p["model"], {"x": p["x"], "y": p["y"]}, {"b1": 250, "b2": 5e-4}, method="adam",
+                    lr=1e-2, steps=3000)
+    assert r.params["b1"] == pytest.approx(p["certified"][0], rel=1e-5)
+    assert r.stderr["b1"] == pytest.approx(p["stderr"][0], rel=1e-3)
+
+
+def test_result_display():
+    r = symdiff.fit(MISRA["model"], {"x": MISRA["x"], "y": MISRA["y"]}, {"b1": 500, "b2": 1e-4})
+    text = str(r)
+    assert "b1" in text and "238.94212" in text and "converged" in text
+    assert "| b2 |" in r._repr_markdown_() and "<table>" in r._repr_html_()
+    assert "def value_and_grad(b1, b2, x)" in r.source
+    assert r.steps > 0 and isinstance(r.message, str)
+
+
+def test_not_converging_says_so():
+    r = symdiff.fit(MISRA["model"], {"x": MISRA["x"], "y": MISRA["y"]}, {"b1": 500, "b2": 1e-4},
+                    method="trf", max_steps=3)
+    assert not r.success and "did not converge" in r.message
+    assert "NOT CONVERGED" in str(r)
+
+
+@pytest.mark.parametrize("kwargs, match, hint", [
+    (dict(data={"x": [1.0, 2.0, 3.0], "y": [1.0, 2.0, 3.0]}, params={"b1": 1.0}), "'b2'", "params"),
+    (dict(data={"x": [1.0, 2.0], "y": [1.0, 2.0]}, params={"b1": 1.0, "b2": 1.0, "b3": 2.0}),
+     "'b3' is not used", "model's names"),
+    (dict(data={"x": [1.0, float("nan"), 3.0], "y": [1.0, 2.0, 3.0]}, params={"b1": 1.0, "b2": 1.0}),
+     "column 'x' holds nan at row 1", "isfinite"),
+    (dict(data={"x": [1.0, 2.0, 3.0], "y": [1.0, np.inf, 3.0]}, params={"b1": 1.0, "b2": 1.0}),
+     "column 'y' holds inf at row 1", "drop"),
+    (dict(data={"x": [1.0, 2.0, 3.0], "y": [1.0, 2.0]}, params={"b1": 1.0, "b2": 1.0}),
+     "2 rows", "same length"),
+    (dict(data={"x": [1.0, 2.0], "z": [1.0, 2.0]}, params={"b1": 1.0, "b2": 1.0}), "target", "data columns"),
+    (dict(data={"x": [1.0, 2.0], "y": [1.0, 2.0]}, params={"b1": 1.0, "b2": "abc"}), "not a number", None),
+    (dict(data={"x": [1.0, 2.0], "y": [1.0, 2.0]}, params={"b1": 1.0, "b2": 1.0}, loss="r +"), "line 1", None),
+    (dict(data={"x": [1.0, 2.0], "y": [1.0, 2.0]}, params={"b1": 1.0, "b2": 1.0}, loss="abs(r - x)"),
+     "only use r", "log"),
+    (dict(data={"x": [1.0, 2.0], "y": [1.0, 2.0]}, params={"b1": 1.0, "b2": 1.0}, bounds={"b9": (0, 1)}),
+     "not a parameter", "b1"),
+    (dict(data={"x": [1.0, 2.0], "y": [1.0, 2.0]}, params={"b1": 1.0, "b2": 1.0}, weights=[1.0, -1.0]),
+     "positive", "standard deviations"),
+])
+def test_bad_input_raises_formula_error_with_hint(kwargs, match, hint):
+    with pytest.raises(symdiff.FormulaError, match=match) as info:
+        symdiff.fit("b1*(1 - exp(-b2*x))", **kwargs)
+    if hint:
+        assert "hint:" in str(info.value) and hint in str(info.value)
+
+
+def test_command_line(tmp_path, capsys):
+    csv_path = tmp_path / "measurements.csv"
+    csv_path.write_text("x,y\n" + "".join(f"{a},{b}\n" for a, b in zip(MISRA["x"], MISRA["y"])))
+    code = main(["fit", "b1*(1 - exp(-b2*x))", "--data", str(csv_path), "--params", "b1=500,b2=1e-4"])
+    out = capsys.readouterr().out
+    assert code == 0 and "238.94212" in out and "stderr" in out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n1,2\n3,oops\n")
+    for args in (["--data", str(bad), "--params", "b1=500,b2=1e-4"],
+                 ["--data", str(tmp_path / "missing.csv"), "--params", "b1=500,b2=1e-4"],
+                 ["--data", str(csv_path), "--params", "b1=500,b2"]):
+        assert main(["fit", "b1*(1 - exp(-b2*x))", *args]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("symdiff: error:") and len(err.strip().splitlines()) == 1
+    assert "line 3, column 'y'" in (main(["fit", "b1*x", "--data", str(bad), "--params", "b1=1"]) or 0,
+                                    capsys.readouterr().err)[1]
+
+
+def test_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    r = symdiff.fit(MISRA["model"], {"x": MISRA["x"], "y": MISRA["y"]}, {"b1": 500, "b2": 1e-4})
+    path = tmp_path / "fit.png"
+    r.plot(path=str(path))
+    assert path.stat().st_size > 1000
+
+
+def test_verbose_reports_progress(capsys, monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *args, **kwargs):      # the plain-text progress lines
+        if name == "tqdm":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    symdiff.fit(MISRA["model"], {"x": MISRA["x"], "y": MISRA["y"]}, {"b1": 500, "b2": 1e-4}, verbose=True)
+    err = capsys.readouterr().err
+    assert "symdiff fit: evaluation 1, loss" in err and "symdiff fit: converged after" in err
+
+
+def test_big_data_path_equals_least_squares(noisy, monkeypatch):
+    """From least_squares.BIG points, "auto" solves the normal equations chunk by chunk (the
+    algorithm of Dask fits); lowered here so that small data takes that path."""
+    from symdiff import least_squares, normal_equations
+    x, y, sigma = noisy
+    monkeypatch.setattr(least_squares, "BIG", 100)
+    monkeypatch.setattr(normal_equations, "CHUNK", 64)      # several chunks
+    p0 = {"a": 1.0, "k": 1.0, "c": 0.0}
+    big = symdiff.fit(MODEL, {"x": x, "y": y}, p0, weights=sigma)
+    ref = symdiff.fit(MODEL, {"x": x, "y": y}, p0, weights=sigma, method="trf")
+    assert big.method == "normal-equations LM" and big.success
+    for k in p0:
+        assert big.params[k] == pytest.approx(ref.params[k], rel=1e-8)
+        assert big.stderr[k] == pytest.approx(ref.stderr[k], rel=1e-6)
