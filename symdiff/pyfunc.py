@@ -618,7 +618,8 @@ def trace_function(f, outputs=False):
                                hint=f"rename it (e.g. {p.name.lstrip('_')}); names starting with __ or _sd_ "
                                     "are kept for Python and generated code")
         inputs.append(p.name)
-    inputs = input_names(inputs, f"parameter of {label}()", _NOT_A_NAME)   # NFKC, as Python reads them
+    # NFKC, as Python reads them; a name generated code uses (sigmoid, np, range) is renamed there
+    inputs = input_names(inputs, f"parameter of {label}()", _NOT_A_NAME, strict=False)
 
     graph = Graph()
     tracers = [Tracer(graph, graph.input(name)) for name in inputs]
