@@ -16,6 +16,7 @@ numba threads=2 vs 1 (symdiff's ``d(...)`` switches to its prange loop).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -68,6 +69,10 @@ def transcendental(m, x, y):
     return m.log(1 + m.exp(m.sin(x * y) + m.cos(x) / (1 + y * y))) * m.tanh(x - y)
 
 
+def special(m, x, y):
+    return m.atan(x * y) + m.erf(x - y) * m.log1p(x * x) + m.asinh(y)
+
+
 def sines(m, x, y):
     total = 0
     for k in range(1, K.SINE_TERMS + 1):
@@ -114,6 +119,10 @@ FORMULAS = [
             ("x", "y"), (), transcendental,
             lambda rng, n: dict(x=rng.uniform(-2, 2, n), y=rng.uniform(-2, 2, n)),
             K.transcendental_fused, K.transcendental_forward),
+    Formula("special functions", "atan(x*y) + erf(x - y)*log1p(x*x) + asinh(y)",
+            ("x", "y"), (), special,
+            lambda rng, n: dict(x=rng.uniform(-2, 2, n), y=rng.uniform(-2, 2, n)),
+            K.special_fused, K.special_forward),
     # symdiff runs this one on its tape (too big to inline: 100 sin calls)
     Formula(f"sum of {K.SINE_TERMS} sines (N = {SINES_N:,})", SINES_SOURCE, ("x", "y"), (),
             sines, lambda rng, n: dict(x=rng.uniform(-2, 2, n), y=rng.uniform(-2, 2, n)),
@@ -169,11 +178,13 @@ def sympy_impl(f: Formula, inputs: dict):
         return None
     syms = {k: sp.Symbol(k, real=True) for k in f.wrt}
     m = SimpleNamespace(exp=sp.exp, log=sp.log, sin=sp.sin, cos=sp.cos, tanh=sp.tanh,
+                        atan=sp.atan, erf=sp.erf, log1p=lambda z: sp.log(1 + z), asinh=sp.asinh,
                         sigmoid=lambda z: 1 / (1 + sp.exp(-z)),
                         relu=lambda z: sp.Max(z, 0))
     expr = f.build(m, **syms)
     exprs = [expr] + [sp.diff(expr, syms[k]) for k in f.wrt]
-    fn = sp.lambdify([syms[k] for k in f.wrt], exprs, modules="numpy", cse=True)
+    modules = ["scipy", "numpy"] if peer("scipy") is not None else "numpy"   # scipy: erf on arrays
+    fn = sp.lambdify([syms[k] for k in f.wrt], exprs, modules=modules, cse=True)
     args = args_of(f, inputs)
 
     def run():
@@ -187,7 +198,8 @@ def torch_impl(f: Formula, inputs: dict):
     if torch is None:
         return None
     m = SimpleNamespace(exp=torch.exp, log=torch.log, sin=torch.sin, cos=torch.cos,
-                        tanh=torch.tanh, sigmoid=torch.sigmoid, relu=torch.relu)
+                        tanh=torch.tanh, sigmoid=torch.sigmoid, relu=torch.relu,
+                        atan=torch.atan, erf=torch.erf, log1p=torch.log1p, asinh=torch.asinh)
     data = {k: torch.tensor(v, dtype=torch.float64) if k in f.scalars else torch.from_numpy(v)
             for k, v in inputs.items()}
 
@@ -206,7 +218,9 @@ def jax_impl(f: Formula, inputs: dict):
         return None
     jnp = jax.numpy
     m = SimpleNamespace(exp=jnp.exp, log=jnp.log, sin=jnp.sin, cos=jnp.cos, tanh=jnp.tanh,
-                        sigmoid=jax.nn.sigmoid, relu=jax.nn.relu)
+                        sigmoid=jax.nn.sigmoid, relu=jax.nn.relu, atan=jnp.arctan,
+                        erf=importlib.import_module("jax.scipy.special").erf, log1p=jnp.log1p,
+                        asinh=jnp.arcsinh)
 
     def point(*args):
         return f.build(m, **dict(zip(f.wrt, args)))
@@ -228,6 +242,7 @@ def casadi_impl(f: Formula, inputs: dict):
         return None
     syms = [ca.SX.sym(k) for k in f.wrt]
     m = SimpleNamespace(exp=ca.exp, log=ca.log, sin=ca.sin, cos=ca.cos, tanh=ca.tanh,
+                        atan=ca.atan, erf=ca.erf, log1p=lambda z: ca.log(1 + z), asinh=ca.asinh,
                         sigmoid=lambda z: 1 / (1 + ca.exp(-z)),
                         relu=lambda z: ca.fmax(z, 0))
     expr = f.build(m, **dict(zip(f.wrt, syms)))

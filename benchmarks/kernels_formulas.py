@@ -182,6 +182,46 @@ def transcendental_fused(x, y):
     return out
 
 
+# --- special functions: atan(x*y) + erf(x - y)*log1p(x*x) + asinh(y), with libm's ------
+TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+@njit(**JIT)
+def _special_forward(x, y, v):
+    for i in range(x.shape[0]):
+        xi = x[i]
+        yi = y[i]
+        v[i] = math.atan(xi * yi) + math.erf(xi - yi) * math.log1p(xi * xi) + math.asinh(yi)
+
+
+@njit(**JIT)
+def _special_fused(x, y, v, gx, gy):
+    for i in range(x.shape[0]):
+        xi = x[i]
+        yi = y[i]
+        xy = xi * yi
+        d = xi - yi
+        e = math.erf(d)
+        l1 = math.log1p(xi * xi)
+        v[i] = math.atan(xy) + e * l1 + math.asinh(yi)
+        a_ = 1.0 / (1.0 + xy * xy)                    # atan'(x*y)
+        e_ = TWO_OVER_SQRT_PI * math.exp(-d * d) * l1  # erf'(x - y)*log1p(x*x)
+        gx[i] = a_ * yi + e_ + e * 2.0 * xi / (1.0 + xi * xi)
+        gy[i] = a_ * xi - e_ + 1.0 / math.sqrt(1.0 + yi * yi)
+
+
+def special_forward(x, y):
+    (v,) = out = _outputs(1, x)
+    _special_forward(x, y, *out)
+    return v
+
+
+def special_fused(x, y):
+    out = _outputs(3, x)
+    _special_fused(x, y, *out)
+    return out
+
+
 # --- a sum of sines: sin(1*x + y)*w1 + ... + sin(K*x + y)*wK, w_k = k % 7 + 1 ----------
 # (big enough that symdiff runs it on its tape, codegen/tape.py)
 SINE_TERMS = 100

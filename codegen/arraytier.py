@@ -87,7 +87,8 @@ def transform(source):
 @functools.lru_cache(maxsize=None)
 def _version():
     """What besides the input text decides a rewritten module: this file and vmath's."""
-    return cache.digest(pathlib.Path(__file__).read_text() + pathlib.Path(vmath.__file__).read_text())
+    from . import vmath_special
+    return cache.digest("".join(pathlib.Path(f).read_text() for f in (__file__, vmath.__file__, vmath_special.__file__)))
 
 
 def _load(key, make_source, namespace, label, after=None):
@@ -172,12 +173,14 @@ BUILTINS = {"_sd_where": np.where, "_sd_or": np.logical_or, "_sd_and": np.logica
 @functools.lru_cache(maxsize=None)
 def vmath_arrays():
     """codegen.vmath's functions, rewritten to run over arrays (same operations)."""
-    namespace = {k: v for k, v in vars(vmath).items() if k.isupper()}   # its constants
+    from . import vmath_special
+    modules = [(vmath, vmath.PUBLIC_FUNCTIONS), (vmath_special, vmath_special.JIT_FUNCTIONS)]
+    namespace = {k: v for m, _ in modules for k, v in vars(m).items() if k.isupper()}   # constants
     namespace.update(BUILTINS, np=np)
 
     def source():
         parts = ['"""codegen.vmath\'s functions, rewritten by codegen.arraytier to run over arrays."""']
-        parts += [transform(inspect.getsource(getattr(vmath, name))) for name in vmath.PUBLIC_FUNCTIONS]
+        parts += [transform(inspect.getsource(getattr(m, name))) for m, names in modules for name in names]
         return "\n\n".join(parts)
     module = _load("vmath", source, namespace, "vmath")
     module.math = types.SimpleNamespace(copysign=np.copysign, inf=math.inf, nan=math.nan)

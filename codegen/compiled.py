@@ -21,10 +21,10 @@ def build_stamp():
     content hash (and Numba's cache) changes whenever any of them does."""
     import hashlib
     from symdiff.version import __version__
-    from . import vmath
+    from . import vmath, vmath_special
     h = hashlib.sha256()
     for part in (__version__, repr(sorted(OPTIONS.items())), repr(vnumpy.bindings()),
-                 *(pathlib.Path(f).read_bytes() for f in (vmath.__file__, vnumpy.__file__, __file__, _KERNELS_PY))):
+                 *(pathlib.Path(f).read_bytes() for f in (vmath.__file__, vmath_special.__file__, vnumpy.__file__, __file__, _KERNELS_PY))):
         h.update(part if isinstance(part, bytes) else part.encode())
     return h.hexdigest()[:16]
 

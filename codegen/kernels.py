@@ -60,6 +60,9 @@ def inline_policy(program):
     return lines <= INLINE_MAX_LINES and compile_estimate(program) <= INLINE_MAX_SECONDS
 
 
+LOOP_NAMES = {"value", "value_and_grad", "range", "prange"}   # what the loops call
+
+
 def _fresh(base, used):
     name = base
     k = 1
@@ -74,19 +77,21 @@ def _loop_source(program, mask, kind, loop):
     """Elementwise loop over the inputs flagged in mask (others are scalars). One output
     array per result: separate arrays stay below the allocator's mmap threshold, so they
     are reused between calls instead of page-faulting fresh memory each time."""
-    used = set(program.inputs)
+    used = set(program.inputs) | LOOP_NAMES
+    # a loop parameter must not hide what the loop calls (an input named range or value_and_grad)
+    params = [_fresh(x + "_", used) if x in LOOP_NAMES else x for x in program.inputs]
     i = _fresh("i", used)
     names = [program.output] + (list(program.grads) if kind == "grad" else [])
     results = [_fresh(r, used) for r in names]
     outs = [_fresh(f"{r}_out", used) for r in names]
-    args = ", ".join(f"{x}[{i}]" if is_array else x for x, is_array in zip(program.inputs, mask))
+    args = ", ".join(f"{x}[{i}]" if is_array else x for x, is_array in zip(params, mask))
     call = "value_and_grad" if kind == "grad" else "value"
     rng = "prange" if loop == "ploop" else "range"
-    lines = [f"def {kind}_{loop}({', '.join(list(program.inputs) + outs)}):",
+    lines = [f"def {kind}_{loop}({', '.join(params + outs)}):",
              f'    """{call} at every point {i}; results go to {", ".join(outs)}."""']
     if len(results) >= loops_blocked.MIN_RESULTS:   # many outputs: blocks that vectorize
         return "\n".join(lines + loops_blocked.blocked_loop_source(
-            program.inputs, mask, results, outs, call, loop, lambda b: _fresh(b, used))) + "\n"
+            params, mask, results, outs, call, loop, lambda b: _fresh(b, used))) + "\n"
     lines += [f"    for {i} in {rng}({outs[0]}.shape[0]):",
              f"        {', '.join(results)}{',' if kind == 'grad' and len(results) == 1 else ''} = {call}({args})"]
     lines += [f"        {o}[{i}] = {r}" for o, r in zip(outs, results)]

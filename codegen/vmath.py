@@ -471,7 +471,7 @@ PUBLIC_FUNCTIONS = (
 )
 
 
-def jit_namespace(njit, **options):
+def jit_namespace(njit, *more, **options):
     """Compile all public functions with ``njit(**options)``.
 
     ``njit`` is normally ``numba.njit``; the recommended options are
@@ -485,13 +485,18 @@ def jit_namespace(njit, **options):
 
     Each function is re-created with a private globals dict in which sibling
     names refer to the compiled versions, so composite functions
-    (vtanh -> vexpm1) compile too.
+    (vtanh -> vexpm1) compile too. ``more``: companion modules whose ``JIT_FUNCTIONS``
+    are compiled into the same namespace, wired to the same siblings.
     """
     decorate = njit(**options) if options else njit
     env = dict(globals())
+    names = list(PUBLIC_FUNCTIONS)
+    for module in more:   # companion modules (codegen.vmath_special): their functions and constants
+        env.update({k: v for k, v in vars(module).items() if not k.startswith("__")})
+        names += [n for n in module.JIT_FUNCTIONS if n not in names]
     compiled = {}
-    for name in PUBLIC_FUNCTIONS:
-        fn = globals()[name]
+    for name in names:
+        fn = env[name]
         clone = types.FunctionType(fn.__code__, env, name, fn.__defaults__,
                                    fn.__closure__)
         clone.__doc__ = fn.__doc__

@@ -20,7 +20,7 @@ import numpy as np
 
 from symdiff.functions import OPS
 
-from . import vmath
+from . import vmath, vmath_special
 
 # what helpers and printed constants use besides the ops' own functions
 PASS_THROUGH = ("pi", "e", "inf", "nan", "float64", "zeros", "fmod", "copysign", "exp",
@@ -102,7 +102,8 @@ def _plain_function(namespace, name):
 @functools.lru_cache(maxsize=None)
 def _plain_vmath():
     names = {fast for _, _, fast in bindings() if fast} | set(_HELPER_FAST.values())
-    return types.SimpleNamespace(**{f: _float64(getattr(vmath, f)) for f in names})
+    return types.SimpleNamespace(**{f: _float64(getattr(vmath, f, None) or getattr(vmath_special, f))
+                                    for f in names})
 
 
 @functools.lru_cache(maxsize=None)
@@ -125,7 +126,7 @@ def _jitted(inline):
     options = dict(error_model="numpy", cache=True)
     if inline:
         options["inline"] = "always"
-    return vmath.jit_namespace(numba.njit, **options)
+    return vmath.jit_namespace(numba.njit, vmath_special, **options)
 
 
 @functools.lru_cache(maxsize=None)

@@ -106,8 +106,9 @@ class Derivative(InspectMixin):
         self.graph = graph
         self.root = root
         self.formula = program.text
-        self.inputs = program.inputs
-        self.wrt = program.wrt
+        users = dict(program.renamed)     # inputs renamed in code (lambda -> lambda_) keep their names
+        self.inputs = tuple(users.get(n, n) for n in program.inputs)
+        self.wrt = tuple(users.get(n, n) for n in program.wrt)
         self._source = None
         self._kernels = None
         self._python = None
@@ -153,8 +154,14 @@ class Derivative(InspectMixin):
         unknown = [k for k in inputs if k not in known]
         if unknown:
             close = closest(unknown[0], self.inputs)
+            constant = unknown[0] in ("e", "pi") and any(
+                n.op == "const" and n.text == f"np.{unknown[0]}" for n in self.graph.nodes)
             raise FormulaError(f"unknown input {unknown[0]!r}",
-                               hint=(f"did you mean {close!r}? " if close else "")
+                               hint=(f"in this formula {unknown[0]} is the constant {unknown[0]} = "
+                                     f"{math.e if unknown[0] == 'e' else math.pi!r}, not an input; "
+                                     f"to make it an input, give it another name ({unknown[0]}_) "
+                                     "or assign it first. " if constant else "")
+                               + (f"did you mean {close!r}? " if close and not constant else "")
                                + "inputs: " + ", ".join(self.inputs))
         missing = [k for k in self.inputs if k not in inputs] if len(inputs) != len(known) else []
         if missing:

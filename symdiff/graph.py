@@ -145,7 +145,7 @@ class Graph:
             if not ready:
                 stack.append((e, True))
                 stack.extend((a, False) for a in reversed(e.args) if a not in done
-                             and isinstance(a, sympy.Expr) and not isinstance(e, sympy.Piecewise)
+                             and isinstance(a, sympy.Basic)
                              and not (isinstance(e, sympy.Pow) and a is e.exp and a.is_Number))
                 continue
             done[e] = _sympy_node(g, e, done)
@@ -234,11 +234,15 @@ def _sympy_node(g, e, done):
         return g.apply("pow", (base, expo))
     if isinstance(e, sympy.Piecewise):
         return _piecewise(g, e, done)
+    if type(e).__name__ == "ExprCondPair":     # read by its Piecewise
+        return None
+    if e is sympy.true or e is sympy.false:
+        return g.const(1.0 if e is sympy.true else 0.0)
     name = _RELATIONS.get(type(e).__name__) or sympy_functions().get(e.func)
     if name is None:
         raise FormulaError(f"SymPy expression uses {e.func}, which symdiff does not support",
                            hint="supported functions: " + ", ".join(sorted(FUNCTIONS)))
-    args = [done[a] if a in done else _sympy_node(g, a, done) for a in e.args]
+    args = [done[a] for a in e.args]
     if name in ("max", "min", "and", "or") and len(args) > 2:
         return _chain(g, name, args)
     return g.apply(name, args)
@@ -246,7 +250,7 @@ def _sympy_node(g, e, done):
 
 _RELATIONS = {"StrictGreaterThan": "gt", "GreaterThan": "ge", "StrictLessThan": "lt",
               "LessThan": "le", "Equality": "eq", "Unequality": "ne", "And": "and", "Or": "or",
-              "Not": "not"}
+              "Not": "not", "ITE": "where"}
 
 
 def _chain(g, name, args):
@@ -263,10 +267,8 @@ def _piecewise(g, e, done):
     if pieces[-1].cond != sympy.true:
         raise FormulaError("a SymPy Piecewise without a final (value, True) piece is undefined somewhere",
                            hint="end it with (value, True)")
-    acc = _sympy_node(g, pieces[-1].expr, done) if pieces[-1].expr not in done else done[pieces[-1].expr]
+    acc = done[pieces[-1].expr]
     for piece in reversed(pieces[:-1]):
-        cond = _sympy_node(g, piece.cond, done)
-        value = done[piece.expr] if piece.expr in done else _sympy_node(g, piece.expr, done)
-        acc = g.apply("where", (cond, value, acc))
+        acc = g.apply("where", (done[piece.cond], done[piece.expr], acc))
     return acc
 

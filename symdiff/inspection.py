@@ -401,7 +401,9 @@ class InspectMixin:
     def trace(self, point=None, /, **inputs):
         """Print and return the ``Trace`` of the program at one point:
         ``d.trace(w0=2, x0=-1, ...)`` or ``d.trace({"w0": 2, ...})``."""
-        t = trace(self.program, {**(point or {}), **inputs}, self.python)
+        code = {user: name for name, user in self.program.renamed}   # lambda -> lambda_
+        t = trace(self.program, {code.get(k, k): v for k, v in {**(point or {}), **inputs}.items()},
+                  self.python)
         text = t.format()
         encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
         try:

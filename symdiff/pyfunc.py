@@ -325,6 +325,18 @@ _NUMPY = {alias[3:]: (lambda name: lambda *args: _call(name, *args))(name)
           if alias.startswith("np.") and not isinstance(getattr(np, alias[3:], None), np.ufunc)}
 _NUMPY.update({name: _reduction(name) for name in ("sum", "mean", "prod", "max", "min", "amax", "amin",
                                                    "std", "var")})
+def _dot(a, b, *rest):
+    """np.dot/np.inner/np.vdot of two literal lists (or numbers) of traced numbers."""
+    xs, ys = _flatten(a), _flatten(b)
+    if xs is None or ys is None or rest or (len(xs) != len(ys) and 1 not in (len(xs), len(ys))):
+        raise _unsupported("np.dot of these arguments", "symdiff takes the dot product of two "
+                           "literal lists of the same length: np.dot([x, y], [1.0, 2.0])")
+    if len(xs) == 1 or len(ys) == 1:
+        return _reduction("sum")([_apply("mul", p, q) for p in xs for q in ys])
+    return _reduction("sum")([_apply("mul", p, q) for p, q in zip(xs, ys)])
+
+
+_NUMPY.update(dot=_dot, inner=_dot, vdot=_dot)
 _NUMPY["angle"] = lambda x, deg=False: _call("where", _apply("lt", x, 0), 180.0 if deg else math.pi, 0.0)
 
 
@@ -442,6 +454,7 @@ def _sd_not(value):
 _RUNTIME = {"_sd_if": _sd_if, "_sd_and": _logical("and", False), "_sd_or": _logical("or", True),
             "_sd_not": _sd_not}
 
+_RUNTIME_CODES = {_sd_if.__code__, _sd_not.__code__, _RUNTIME["_sd_and"].__code__}
 _BUILTINS = {"max": _builtin_extreme("max", builtins.max), "min": _builtin_extreme("min", builtins.min),
              "pow": _builtin_pow, "sum": _builtin_sum}
 
@@ -492,7 +505,11 @@ def _where():
     if frame is None:
         return ""
     line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
-    where = f"line {frame.f_lineno} of {frame.f_code.co_name}()"
+    owner = frame   # a branch of `a if c else b` runs as a lambda (symdiff/pyrewrite.py): name its function
+    while owner.f_code.co_name == "<lambda>" and owner.f_back is not None \
+            and owner.f_back.f_code in _RUNTIME_CODES and owner.f_back.f_back is not None:
+        owner = owner.f_back.f_back
+    where = f"line {frame.f_lineno} of {owner.f_code.co_name}()"
     return f"{where}: `{line}`: " if line else f"{where}: "
 
 
@@ -596,12 +613,13 @@ def trace_function(f, outputs=False):
                 raise FormulaError(f"keyword-only parameter {p.name!r} of {label}() has no default",
                                    hint="keyword-only parameters are constants: give them a default")
             continue
-        if not p.name.isidentifier() or p.name.startswith(("__", "_sd_")) or p.name in _NOT_A_NAME:
+        if not p.name.isidentifier() or p.name.startswith(("__", "_sd_")):
             raise FormulaError(f"parameter {p.name!r} of {label}() cannot be an input name",
-                               hint=f"rename it (e.g. {p.name}_); these names are used by generated code: "
-                                    + ", ".join(sorted(RESERVED | {"value", "value_and_grad"})) + " and function names")
+                               hint=f"rename it (e.g. {p.name.lstrip('_')}); names starting with __ or _sd_ "
+                                    "are kept for Python and generated code")
         inputs.append(p.name)
-    inputs = input_names(inputs, f"parameter of {label}()", _NOT_A_NAME)   # NFKC, as Python reads them
+    # NFKC, as Python reads them; a name generated code uses (sigmoid, np, range) is renamed there
+    inputs = input_names(inputs, f"parameter of {label}()", _NOT_A_NAME, strict=False)
 
     graph = Graph()
     tracers = [Tracer(graph, graph.input(name)) for name in inputs]

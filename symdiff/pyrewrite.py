@@ -48,19 +48,19 @@ def rewrite(f, scope, runtime):
     """``f`` recompiled with conditionals as calls into ``runtime`` (a dict of the four
     ``_sd_*`` functions), its globals ``scope``; None if it has none or no readable source."""
     code = f.__code__
-    if code.co_name == "<lambda>":
+    fn = _definition(f)
+    if fn is None:
         return None
-    try:
-        source = textwrap.dedent(inspect.getsource(f))
-        tree = ast.parse(source)
-    except (OSError, TypeError, SyntaxError):
-        return None
-    fn = tree.body[0] if tree.body else None
-    if not isinstance(fn, ast.FunctionDef) or fn.name != code.co_name:
-        return None
-    fn.decorator_list = []
     changer = _Rewrite()
-    fn.body = [changer.visit(stmt) for stmt in fn.body]
+    if isinstance(fn, ast.Lambda):   # def <lambda>(args): return body, at the lambda's line
+        fn = ast.copy_location(ast.FunctionDef(
+            "<lambda>", fn.args, [ast.copy_location(ast.Return(changer.visit(fn.body)), fn.body)],
+            [], None, None), fn)
+        tree = ast.Module([fn], [])
+    else:
+        fn.decorator_list = []
+        fn.body = [changer.visit(stmt) for stmt in fn.body]
+        tree = ast.Module([fn], [])
     if not changer.changed:
         return None
     free = code.co_freevars
@@ -69,7 +69,7 @@ def rewrite(f, scope, runtime):
                                 [fn, ast.copy_location(ast.Return(ast.Name(fn.name, ast.Load())), fn)],
                                 [], None, None)
         tree.body = [ast.copy_location(outer, fn)]
-    ast.increment_lineno(tree, code.co_firstlineno - 1)
+    ast.increment_lineno(tree, code.co_firstlineno - 1)   # the source starts at that line
     tree = ast.fix_missing_locations(tree)
     module = compile(tree, code.co_filename, "exec")     # compiled, never run: its function's
     made = _code(_code(module, "_sd_outer"), fn.name) if free else _code(module, fn.name)   # code is taken
@@ -79,6 +79,37 @@ def rewrite(f, scope, runtime):
                              tuple(cells[n] for n in made.co_freevars) or None)
     new.__kwdefaults__ = f.__kwdefaults__
     return new
+
+
+def _definition(f):
+    """The ``def`` (or the ``lambda``) of ``f`` in its source, as an AST node, or None."""
+    code = f.__code__
+    try:
+        source = textwrap.dedent(inspect.getsource(f))
+    except (OSError, TypeError):
+        return None
+    tree = None
+    for text in (source, source.strip().rstrip(",)")):
+        try:
+            tree = ast.parse(text)
+            break
+        except SyntaxError:
+            if "lambda" not in text:
+                return None
+            source = text[text.index("lambda"):]
+    if tree is None:
+        try:
+            tree = ast.parse(source.strip().rstrip(",)"))
+        except SyntaxError:
+            return None
+    params = list(code.co_varnames[:code.co_argcount])
+    for node in ast.walk(tree):
+        if code.co_name == "<lambda>" and isinstance(node, ast.Lambda) \
+                and [a.arg for a in node.args.args] == params:
+            return node
+        if code.co_name != "<lambda>" and isinstance(node, ast.FunctionDef) and node.name == code.co_name:
+            return node
+    return None
 
 
 def _code(code, name):

@@ -10,14 +10,18 @@ Readability: an unnamed, single-use product or sum is folded into the line that 
 Its gradient then goes straight to its operands (``da = x*dq``), as in the "Becoming a
 Backprop Ninja" code of the Hacker's guide.
 """
+import keyword
 from dataclasses import dataclass
 from itertools import chain, count
 
 from .errors import FormulaError
 from .expr import Ex, var, num
-from .functions import OPS
+from .functions import HELPERS, OPS
+from .parser import RESERVED, RESERVED_PREFIX
 
 LINE_OPS = 8
+# names generated code uses inside a function: a variable must not take them
+CODE_NAMES = set(RESERVED) | set(HELPERS) | {"abs", "float"}
 _FOLDS_INTO = {  # which operations may be folded into which consumer
     "add": {"add", "sub", "mul", "neg", "pow"},
     "sub": {"add", "sub", "mul", "neg", "pow"},
@@ -49,6 +53,8 @@ class Program:
     grads: tuple                # gradient variable per wrt name
     adjoints: tuple = ()        # (gradient variable, the variable it is the gradient of)
     returns: str = None         # what the results are, for docstrings (None: value and gradient)
+    renamed: tuple = ()         # (name in code, user's name) for inputs whose name the
+                                # generated code cannot use (a keyword, np, a helper's name)
 
     def forward_ops(self):
         return sum(line.expr.count_ops() for line in self.forward)
@@ -69,9 +75,12 @@ def reverse(graph, root, text, wrt=None, output_name=None, taken=()):
     output = name[root]
     backward = _backward(graph, root, wrt, output, uses, needs, folded, lines_of, line_index,
                          name, grad_name, ex_of)
-    return Program(text, inputs, wrt, output, tuple(forward), tuple(combine(backward)),
+    code = {n: name[graph.inputs[n]] for n in inputs}
+    return Program(text, tuple(code[n] for n in inputs), tuple(code[w] for w in wrt), output,
+                   tuple(forward), tuple(combine(backward)),
                    tuple(grad_name[graph.inputs[w]] for w in wrt),
-                   tuple((g, name[i]) for i, g in grad_name.items()))
+                   tuple((g, name[i]) for i, g in grad_name.items()), None,
+                   tuple((code[n], n) for n in inputs if code[n] != n))
 
 
 def _check_wrt(graph, inputs, wrt):
@@ -136,9 +145,11 @@ def _names(graph, root, inputs, live, lines_of, output_name, taken):
     """A variable name for every line and input (the user's where given, else f, t1, t2...),
     and a gradient name for each (dq, d_q... whichever is free)."""
     nodes = graph.nodes
-    taken = set(taken) | set(inputs)
+    taken = set(taken) | set(inputs) | CODE_NAMES
     taken |= {n for i in live for n in nodes[i].names}
-    name = {graph.inputs[n]: n for n in inputs}
+    name = {}
+    for n in inputs:   # a keyword, np or a helper's name cannot be a variable: n_ instead
+        name[graph.inputs[n]] = n if _code_usable(n) else _fresh_name(n, taken)
     out_name = output_name if output_name and nodes[root].op != "input" else None
 
     def fresh(candidates):
@@ -166,6 +177,18 @@ def _names(graph, root, inputs, live, lines_of, output_name, taken):
         grad_name[i] = fresh(chain((p + v for p in ("d", "d_", "d__", "grad_")),
                                    (f"d{k}_{v}" for k in count(1))))
     return name, grad_name
+
+
+def _code_usable(name):
+    return not keyword.iskeyword(name) and name not in CODE_NAMES and not name.startswith(RESERVED_PREFIX)
+
+
+def _fresh_name(name, taken):
+    candidate = name.lstrip("_") + "_"
+    while candidate in taken or not _code_usable(candidate):
+        candidate += "_"
+    taken.add(candidate)
+    return candidate
 
 
 def _expressions(nodes, name):

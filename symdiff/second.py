@@ -332,7 +332,7 @@ def hessian_program(base, taken=()):
     returns = (f"Returns {shown}, its gradient ({', '.join(base.grads)}) and its Hessian's entries "
                f"d2{f}_da_db for a up to b in wrt order ({n * (n + 1) // 2}: each symmetric pair once).")
     return Program(base.text, base.inputs, base.wrt, base.output, base.forward, base.backward + tuple(body),
-                   base.grads + tuple(results), base.adjoints, returns)
+                   base.grads + tuple(results), base.adjoints, returns, base.renamed)
 
 
 def _local_section(partials):
@@ -361,7 +361,8 @@ def hvp_program(base, taken=()):
     returns = (f"Returns {base.output}, its gradient ({', '.join(base.grads)}) and the Hessian times "
                f"({', '.join(vec)}): ({', '.join(results)}).")
     return Program(base.text, base.inputs + vec, base.wrt, base.output, base.forward,
-                   base.backward + tuple(body), base.grads + tuple(results), base.adjoints, returns)
+                   base.backward + tuple(body), base.grads + tuple(results), base.adjoints, returns,
+                   base.renamed)
 
 
 def jvp_program(base, taken=()):
@@ -374,7 +375,7 @@ def jvp_program(base, taken=()):
     body = finish(new + extra, results)
     returns = f"Returns {base.output} and its derivative along ({', '.join(vec)}): {results[0]}."
     return Program(base.text, base.inputs + vec, base.wrt, base.output, base.forward, tuple(body),
-                   tuple(results), (), returns)
+                   tuple(results), (), returns, base.renamed)
 
 
 def jacobian_program(base, outputs, taken=()):
@@ -400,7 +401,7 @@ def jacobian_program(base, outputs, taken=()):
     returns = (f"Returns the outputs ({', '.join(outputs)}) and the Jacobian, row by row "
                f"(d<output>_d<input>: {len(results)} entries).")
     return Program(base.text, base.inputs, base.wrt, outputs[0], base.forward, tuple(body),
-                   tuple(outputs[1:]) + tuple(results), (), returns)
+                   tuple(outputs[1:]) + tuple(results), (), returns, base.renamed)
 
 
 def check_outputs(outputs, available):

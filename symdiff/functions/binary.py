@@ -13,7 +13,7 @@ def _atan2_grad(g, y, a, b):
 
 
 op("atan2", 2, _atan2_grad, ("atan2: b/(a*a + b*b)", "atan2: -a/(a*a + b*b)"),
-   lambda a, b: sympy.atan2(a, b), np.arctan2, call="np.arctan2", libm="atan2",
+   lambda a, b: sympy.atan2(a, b), np.arctan2, call="np.arctan2", vmath="vatan2",
    aliases=("math.atan2", "np.arctan2"), sympy_classes=("atan2",), domain=(0.2, 3.0),
    edges="atan2(y, x) is the angle of (x, y), in [-pi, pi]; its gradient at (0, 0) is 0 "
          "(PyTorch; JAX gives nan)")
@@ -66,3 +66,10 @@ op("mod", 2, lambda g, y, a, b: (g, -(call("floor", a / b) * g)),
     return r''', aliases=("np.remainder", "np.mod"), sympy_classes=("Mod",), domain=(0.5, 3.0),
    label="%", edges="a % b takes the sign of b; a % 0 is nan; at the jumps (a a multiple of b) "
                     "the gradient is (1, -floor(a/b)) (PyTorch, JAX)")
+
+op("fmod", 2, lambda g, y, a, b: (g, -(call("trunc", a / b) * g)),
+   ("fmod: gradient passes through", "fmod: -trunc(a/b)"),
+   lambda a, b: a - b * sympy.Piecewise((sympy.floor(a / b), a / b >= 0), (sympy.ceiling(a / b), True)),
+   np.fmod, call="np.fmod", aliases=("math.fmod", "np.fmod"), domain=(0.5, 3.0),
+   edges="a - trunc(a/b)*b, with the sign of a (C's fmod); fmod(a, 0) is nan; at the jumps "
+         "the gradient is (1, -trunc(a/b)) (PyTorch, JAX)")

@@ -4,6 +4,7 @@ import math
 
 from .record import composed
 
+LN2 = math.log(2.0)
 DEG = math.pi / 180.0      # as np.deg2rad multiplies
 RAD = 180.0 / math.pi      # as np.rad2deg multiplies
 
@@ -28,3 +29,11 @@ composed("mean", (1, None),
 composed("logsumexp", (1, None), lambda b, *args: _fold("logaddexp", args, b),
          doc="log(exp(a) + exp(b) + ...), stable: logaddexp folded over the arguments",
          edges="logsumexp(1000, 999) is finite; -inf arguments add nothing")
+composed("logaddexp2", (2, 2),
+         lambda b, x, y: b("div", b("logaddexp", b("mul", x, b.const(LN2)), b("mul", y, b.const(LN2))),
+                           b.const(LN2)),
+         aliases=("np.logaddexp2",), doc="log2(2**a + 2**b), stable")
+composed("sinc", (1, 1),
+         lambda b, x: b("where", b("eq", x, b.const(0)), b.const(1.0),
+                        b("div", b("sin", b("mul", x, b.const(math.pi))), b("mul", x, b.const(math.pi)))),
+         aliases=("np.sinc",), doc="sin(pi*x)/(pi*x), 1 at 0 (NumPy's normalized sinc)")

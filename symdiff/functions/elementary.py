@@ -54,10 +54,10 @@ op("acos", 1, lambda g, y, x: (-(g / call("sqrt", 1 - x * x)),), "acos: -1/sqrt(
    sympy_classes=("acos",), domain=(-0.9, 0.9),
    edges="acos(x) is nan outside [-1, 1]; acos'(±1) is -inf")
 op("atan", 1, lambda g, y, x: (g / (1 + x * x),), "atan: 1/(1 + x*x)",
-   _c("atan"), np.arctan, call="np.arctan", libm="atan", aliases=("math.atan", "np.arctan"),
+   _c("atan"), np.arctan, call="np.arctan", vmath="vatan", aliases=("math.atan", "np.arctan"),
    sympy_classes=("atan",), domain=(-4.0, 4.0), edges="atan(±inf) is ±pi/2")
 op("asinh", 1, lambda g, y, x: (g / call("sqrt", x * x + 1),), "asinh: 1/sqrt(x*x + 1)",
-   _c("asinh"), np.arcsinh, call="np.arcsinh", libm="asinh",
+   _c("asinh"), np.arcsinh, call="np.arcsinh", vmath="vasinh",
    aliases=("math.asinh", "np.arcsinh"), sympy_classes=("asinh",), domain=(-4.0, 4.0))
 op("acosh", 1, lambda g, y, x: (g / (call("sqrt", x - 1) * call("sqrt", x + 1)),),
    "acosh: 1/(sqrt(x - 1)*sqrt(x + 1))", _c("acosh"), np.arccosh, call="np.arccosh",
@@ -71,11 +71,11 @@ op("atanh", 1, lambda g, y, x: (g / (1 - x * x),), "atanh: 1/(1 - x*x)",
 # -- error functions ---------------------------------------------------------------------------
 op("erf", 1, lambda g, y, x: (TWO_OVER_SQRT_PI * call("exp", -(x * x)) * g,),
    "erf: 2/sqrt(pi)*exp(-x*x)", _c("erf"), np.vectorize(math.erf, otypes=[float]),
-   call="math.erf", imports=("math",), libm="erf", aliases=("math.erf",),
+   call="math.erf", imports=("math",), vmath="verf", aliases=("math.erf",),
    sympy_classes=("erf",))
 op("erfc", 1, lambda g, y, x: (-(TWO_OVER_SQRT_PI * call("exp", -(x * x)) * g),),
    "erfc: -2/sqrt(pi)*exp(-x*x)", _c("erfc"), np.vectorize(math.erfc, otypes=[float]),
-   call="math.erfc", imports=("math",), libm="erfc", aliases=("math.erfc",),
+   call="math.erfc", imports=("math",), vmath="verfc", aliases=("math.erfc",),
    sympy_classes=("erfc",))
 
 # -- logarithms and exponentials of other bases, and near 0 ----------------------------------
@@ -88,7 +88,7 @@ op("log10", 1, lambda g, y, x: (g / (x * LN10),), "log10: 1/(x*log(10))", _c("lo
 op("log1p", 1, lambda g, y, x: (g / (1 + x),), "log1p: 1/(1 + x)", _c("log1p"), np.log1p,
    call="np.log1p", vmath="vlog1p", aliases=("math.log1p", "np.log1p"), sympy_classes=("log1p",),
    domain=(-0.9, 3.0), edges="log1p(-1) is -inf, nan below -1")
-op("expm1", 1, lambda g, y, x: ((y + 1) * g,), "expm1: y + 1", _c("expm1"), np.expm1,
+op("expm1", 1, lambda g, y, x: (call("exp", x) * g,), "expm1: exp(x)", _c("expm1"), np.expm1,
    call="np.expm1", vmath="vexpm1", aliases=("math.expm1", "np.expm1"), sympy_classes=("expm1",))
 op("exp2", 1, lambda g, y, x: (y * LN2 * g,), "exp2: y*log(2)", _c("exp2"), np.exp2,
    call="np.exp2", libm="exp2", aliases=("math.exp2", "np.exp2"), sympy_classes=("exp2",),
@@ -104,3 +104,7 @@ op("floor", 1, lambda g, y, x: (None,), "floor: flat", _c("floor"), np.floor, ca
 op("ceil", 1, lambda g, y, x: (None,), "ceil: flat", _c("ceiling"), np.ceil, call="np.ceil",
    aliases=("math.ceil", "np.ceil"), sympy_classes=("ceiling",),
    edges="gradient 0 everywhere, at the jumps too (PyTorch, JAX)")
+op("trunc", 1, lambda g, y, x: (None,), "trunc: flat",
+   lambda x: sympy.Piecewise((sympy.floor(x), x >= 0), (sympy.ceiling(x), True)), np.trunc,
+   call="np.trunc", aliases=("math.trunc", "np.trunc", "np.fix"),
+   edges="rounds toward 0; gradient 0 everywhere (PyTorch, JAX)")
