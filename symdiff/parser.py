@@ -445,7 +445,8 @@ def _known_elsewhere():
     import math
     import numpy as np
     names = {n for n in dir(math) if not n.startswith("_") and callable(getattr(math, n))}
-    names |= {n for n in dir(np) if isinstance(getattr(np, n, None), np.ufunc)}
+    # vars(), not getattr over dir(): NumPy loads submodules (numpy.random...) on attribute access
+    names |= {n for n, v in vars(np).items() if isinstance(v, np.ufunc)}
     return names | {"gamma", "lgamma", "digamma", "erfinv", "sinc", "sec", "csc", "cot", "softmax",
                     "round", "trunc", "heaviside", "xlogy", "log_softmax", "softmin", "swish", "mish"}
 

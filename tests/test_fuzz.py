@@ -8,6 +8,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -54,36 +55,47 @@ INJECTIONS = [
 
 
 class _SideEffects:
-    """While active, record any attempt of a formula to act on the world."""
+    """While active, record any attempt of a formula to act on the world. Only the thread
+    that parses is watched: a background compile of an earlier test's kernel (codegen's
+    tiers) imports and writes its cache in its own thread, which is not the formula's doing."""
 
     def __init__(self):
         self.events = []
+        self.owner = None
         real_open = builtins.open
         record = self.events.append
 
-        def guarded_open(file, mode="r", *args, **kwargs):
+        def watched(real, event):
+            def wrapper(*args, **kwargs):
+                if threading.get_ident() != self.owner:
+                    return real(*args, **kwargs)
+                return event(real, *args, **kwargs)
+            return wrapper
+
+        def guarded_open(real, file, mode="r", *args, **kwargs):
             if any(m in mode for m in "wax+") and not str(file).startswith(os.environ["SYMDIFF_CACHE_DIR"]):
                 record(("open", file, mode))
-            return real_open(file, mode, *args, **kwargs)
+            return real(file, mode, *args, **kwargs)
 
-        self.patches = [(builtins, "open", guarded_open),
-                        (os, "system", lambda *a: record(("system", a))),
-                        (subprocess, "Popen", lambda *a, **k: record(("popen", a))),
-                        (builtins, "eval", lambda *a, **k: record(("eval", a))),
-                        (builtins, "exec", lambda *a, **k: record(("exec", a))),
-                        (builtins, "__import__", self._import(builtins.__import__, record))]
-
-    @staticmethod
-    def _import(real, record):
-        def guarded(name, *args, **kwargs):
+        def guarded_import(real, name, *args, **kwargs):
             if name.split(".")[0] not in sys.modules:
                 record(("import", name))
             return real(name, *args, **kwargs)
-        return guarded
+
+        def refused(kind):
+            return lambda real, *a, **k: record((kind, a))
+
+        self.patches = [(builtins, "open", watched(real_open, guarded_open)),
+                        (os, "system", watched(os.system, refused("system"))),
+                        (subprocess, "Popen", watched(subprocess.Popen, refused("popen"))),
+                        (builtins, "eval", watched(builtins.eval, refused("eval"))),
+                        (builtins, "exec", watched(builtins.exec, refused("exec"))),
+                        (builtins, "__import__", watched(builtins.__import__, guarded_import))]
 
     @contextlib.contextmanager
     def active(self):
         saved = [(obj, name, getattr(obj, name)) for obj, name, _ in self.patches]
+        self.owner = threading.get_ident()
         for obj, name, value in self.patches:
             setattr(obj, name, value)
         try:
@@ -91,6 +103,7 @@ class _SideEffects:
         finally:
             for obj, name, value in saved:
                 setattr(obj, name, value)
+            self.owner = None
 
 
 @pytest.fixture
