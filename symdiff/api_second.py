@@ -13,7 +13,7 @@ from .errors import FormulaError
 from .expr import Ex
 from .parser import closest
 from .reverse import Line, Program, reverse
-from . import second
+from .second import check_outputs, hessian_program, hvp_program, jacobian_program, jvp_program
 
 
 def _wrt_list(wrt):
@@ -36,7 +36,7 @@ def hessian(formula, wrt=None, kernel="auto"):
     ``grad[a]`` and ``hess[a][b] == hess[b][a]``. Forward-over-reverse: one tangent sweep of
     the gradient program per input; each symmetric entry is computed once."""
     graph, root, base, taken = _first_order(formula, wrt, kernel)
-    h = Hessian(second.hessian_program(base, taken), graph, root, kernel)
+    h = Hessian(hessian_program(base, taken), graph, root, kernel)
     h.first_order_lines = len(base.backward)
     return h
 
@@ -45,7 +45,7 @@ def hvp(formula, wrt=None, kernel="auto"):
     """Hessian-vector product: ``f(primals, vector) -> (value, grad, hv)`` with ``hv[a]`` =
     sum over b of ``hess[a][b]*vector[b]`` (one forward-over-reverse sweep)."""
     graph, root, base, taken = _first_order(formula, wrt, kernel)
-    h = HVP(second.hvp_program(base, taken), graph, root, kernel)
+    h = HVP(hvp_program(base, taken), graph, root, kernel)
     h.first_order_lines = len(base.backward)
     return h
 
@@ -54,7 +54,7 @@ def jvp(formula, wrt=None, kernel="auto"):
     """Forward mode: ``f(primals, tangents) -> (value, directional)``, the derivative along
     ``tangents`` (one tangent sweep of the forward lines)."""
     graph, root, base, taken = _first_order(formula, wrt, kernel)
-    return JVP(second.jvp_program(base, taken), graph, root, kernel)
+    return JVP(jvp_program(base, taken), graph, root, kernel)
 
 
 def jacobian(formula, outputs=None, wrt=None, kernel="auto"):
@@ -70,13 +70,13 @@ def jacobian(formula, outputs=None, wrt=None, kernel="auto"):
         nodes = [o[2] for o in outs] if outs else [root]
     else:
         available = _named_values(graph, getattr(parsed, "env", None), outs, output_name, root)
-        keys = second.check_outputs(outputs, available)
+        keys = check_outputs(outputs, available)
         nodes = [available[k] for k in keys]
     for key, n in zip(keys, nodes):     # a bare expression's value gets the output's name
         if graph.nodes[n].op not in ("input", "const") and not graph.nodes[n].names:
             graph.name(n, key if key not in graph.inputs else f"{key}_out")
     program, variables = _forward_program(graph, nodes, text, _wrt_list(wrt), taken)
-    j = Jacobian(second.jacobian_program(program, variables, taken), graph, root, kernel)
+    j = Jacobian(jacobian_program(program, variables, taken), graph, root, kernel)
     j.outputs = tuple(keys)
     return j
 
