@@ -27,6 +27,7 @@ import logging   # noqa: F401  (imported first: its fork hook must run after our
 import os
 import sys
 import threading
+import time
 
 
 class Job:
@@ -125,6 +126,19 @@ class _PlainScheme:
             cls = type("PlainColorScheme", (errors._DummyColorScheme,), identity)
             errors._symdiff_plain_scheme = cls
         return cls
+
+
+def wait_idle(timeout=None):
+    """Wait until no job is queued or running; False if ``timeout`` seconds passed first
+    (for tests that watch the process while they run)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        with _lock:
+            if not _queue and _current is None:
+                return True
+        if deadline is not None and time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
 
 
 def pending():

@@ -110,6 +110,8 @@ class _SideEffects:
 def guard(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     symdiff.differentiate("sin(x)*y").source   # warm imports before watching sys.modules
+    from codegen import background             # an earlier test's kernel may still be compiling:
+    assert background.wait_idle(timeout=300)   # its modules are not this formula's doing
     return _SideEffects(), tmp_path
 
 
