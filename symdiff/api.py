@@ -16,6 +16,7 @@ from .graph import Graph
 from .inspection import InspectMixin   # show/trace/graph/stats/export/notebook reprs
 from .names import normalize
 from .parser import closest, parse
+from .points import flatten_points
 from .reverse import reverse
 from .version import KERNELS
 
@@ -235,25 +236,10 @@ class Derivative(InspectMixin):
             if result is None:   # plain Python raised (a literal 0.0 divides): compiled gives inf/nan
                 result = self.kernels.scalar(*floats, grad=grad)
             return [float(result)] if not grad else [float(r) for r in result]
-        try:
-            shape = np.broadcast_shapes(*(a.shape for a in values))
-        except ValueError:
-            shapes = ", ".join(f"{k}: {a.shape}" for k, a in zip(self.inputs, values) if a.ndim)
-            raise FormulaError(f"input arrays do not broadcast together ({shapes})",
-                               hint="give arrays of one shape, or shapes NumPy can broadcast") from None
-        size = math.prod(shape)
-        mask, args = [], []
-        for a in values:
-            if a.size == 1:
-                mask.append(False)
-                args.append(float(a.reshape(())))
-            else:
-                mask.append(True)
-                flat = a if a.shape == shape else np.broadcast_to(a, shape)
-                args.append(np.ascontiguousarray(flat).reshape(size))
+        shape, size, mask, args = flatten_points(self.inputs, values)
         outs = self.kernels.outputs(n_out, size)
         if size:
-            self.tiers.arrays(tuple(mask), args, outs, grad)
+            self.tiers.arrays(mask, args, outs, grad)
         return [out.reshape(shape) for out in outs]
 
 

@@ -10,7 +10,6 @@ the broadcast points in one fused pass (``codegen/reduce.py``).
 Summation is pairwise over NumPy's 128-point leaves (the error bound of ``np.sum``) and
 deterministic: the same bits for any number of threads.
 """
-import math
 
 import numpy as np
 
@@ -20,24 +19,8 @@ REDUCTIONS = ("sum", "mean")
 def reduced(d, values, grad):
     """Value (and gradients) of ``d`` reduced with ``d.reduce`` over the points of values
     (float64 arrays in ``d.inputs`` order)."""
-    from .errors import FormulaError
-    try:
-        shape = np.broadcast_shapes(*(a.shape for a in values))
-    except ValueError:
-        shapes = ", ".join(f"{k}: {a.shape}" for k, a in zip(d.inputs, values) if a.ndim)
-        raise FormulaError(f"input arrays do not broadcast together ({shapes})",
-                           hint="give arrays of one shape, or shapes NumPy can broadcast") from None
-    size = math.prod(shape)
-    mask, args = [], []
-    for a in values:
-        if a.size == 1:
-            mask.append(False)
-            args.append(float(a.reshape(())))
-        else:
-            mask.append(True)
-            flat = a if a.shape == shape else np.broadcast_to(a, shape)
-            args.append(np.ascontiguousarray(flat).reshape(size))
-    mask = tuple(mask)
+    from .points import flatten_points
+    shape, size, mask, args = flatten_points(d.inputs, values)
     is_array = dict(zip(d.inputs, mask))
     wrt = list(d.wrt) if grad else []
     point_wrt = [w for w in wrt if is_array[w]]
