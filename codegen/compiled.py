@@ -12,6 +12,7 @@ from . import cache, vnumpy
 
 OPTIONS = dict(cache=True, error_model="numpy", nogil=True)
 _KERNELS_PY = pathlib.Path(__file__).with_name("kernels.py")   # its text shapes every module
+_STREAMS_PY = pathlib.Path(__file__).with_name("streams.py")   # the blocked loops' stores (imports numba)
 
 
 @functools.lru_cache(maxsize=None)
@@ -24,7 +25,7 @@ def build_stamp():
     from . import vmath, vmath_special
     h = hashlib.sha256()
     for part in (__version__, repr(sorted(OPTIONS.items())), repr(vnumpy.bindings()),
-                 *(pathlib.Path(f).read_bytes() for f in (vmath.__file__, vmath_special.__file__, vnumpy.__file__, __file__, _KERNELS_PY))):
+                 *(pathlib.Path(f).read_bytes() for f in (vmath.__file__, vmath_special.__file__, _STREAMS_PY, vnumpy.__file__, __file__, _KERNELS_PY))):
         h.update(part if isinstance(part, bytes) else part.encode())
     return h.hexdigest()[:16]
 
@@ -50,6 +51,9 @@ class Compiled:
         numba = self._numba
         mod = self.module
         mod.prange = numba.prange
+        if hasattr(mod, "stream_copy"):   # blocked loops (codegen/loops_blocked.py)
+            from . import streams
+            mod.stream_copy, mod.stream_fence = streams.stream_copy, streams.stream_fence
         mod.np = vnumpy.compiled(self.np_inline)
         mod.math = vnumpy.compiled_math(self.np_inline)
         for name in self.names:

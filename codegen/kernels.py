@@ -60,7 +60,7 @@ def inline_policy(program):
     return lines <= INLINE_MAX_LINES and compile_estimate(program) <= INLINE_MAX_SECONDS
 
 
-LOOP_NAMES = {"value", "value_and_grad", "range", "prange"}   # what the loops call
+LOOP_NAMES = {"value", "value_and_grad", "range", "prange"} | loops_blocked.CALLS   # what the loops call
 
 
 def _fresh(base, used):
@@ -111,6 +111,8 @@ def module_source(program, mask=None):
     if mask is not None:
         mask_text = ", ".join(f"{x}={'array' if m else 'scalar'}" for x, m in zip(program.inputs, mask))
         parts.append(f"# loops for: {mask_text}\n")
+        if 1 + len(program.grads) >= loops_blocked.MIN_RESULTS:
+            parts.append(loops_blocked.PLAIN)
         for kind in ("grad", "value"):
             for loop in ("loop", "ploop"):
                 parts.append(_loop_source(program, mask, kind, loop))
