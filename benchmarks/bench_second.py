@@ -10,6 +10,9 @@ in the same run. Every peer is checked against symdiff's numbers before it is ti
   (JAX: jit(vmap(jvp(grad))), torch: vmap(jvp(grad)); both return the gradient and the
   HVP, as symdiff's hvp does, which also returns the value).
 - polar and spherical Jacobians (JAX: jit(vmap(jacfwd)), torch: vmap(jacfwd)).
+- the write floor: hand-written Numba kernels that only write the neuron Hessian's 21
+  result arrays (168 MB), one array after the other, with plain stores and with streaming
+  stores (codegen/streams.py). No Hessian can be returned faster than this.
 """
 from __future__ import annotations
 
@@ -20,6 +23,36 @@ from .common import check_close, peer, timeit   # pins one thread before numpy/j
 import numpy as np
 
 N = 10**6
+RESULTS = 21    # the neuron Hessian's arrays: value, 5 gradients, 15 Hessian entries
+
+
+def write_floor(n):
+    """(plain, streamed): functions writing RESULTS arrays of n float64, each in turn."""
+    import numba
+    from codegen.streams import stream_copy, stream_fence
+    block = np.arange(1024.0).reshape(1, 1024)
+
+    @numba.njit(error_model="numpy")
+    def plain(x, out):
+        for i in range(out.shape[0]):
+            out[i] = x[i] + 1.0        # not a memcpy idiom: a store per point
+
+    @numba.njit(error_model="numpy")
+    def streamed(x, out):
+        for i0 in range(0, out.shape[0], 1024):
+            stream_copy(out, i0, block, 0, min(1024, out.shape[0] - i0))
+        stream_fence()
+
+    outs = [np.empty(n) for _ in range(RESULTS)]
+    x = np.ones(n)
+
+    def run(kernel):
+        def go():
+            for out in outs:
+                kernel(x, out)
+        go()
+        return go
+    return run(plain), run(streamed)
 
 
 def main(argv=None):
@@ -43,6 +76,9 @@ def main(argv=None):
     h(a=1.0, x=x[:10], b=2.0, y=y[:10], c=-3.0)
     _, _, hess = h(a=1.0, x=x, b=2.0, y=y, c=-3.0)
     base = row("neuron Hessian", "symdiff", lambda: h(a=1.0, x=x, b=2.0, y=y, c=-3.0))
+    plain, streamed = write_floor(n)
+    row("neuron Hessian", f"write floor: {RESULTS} arrays, plain stores (Numba)", plain, base)
+    row("neuron Hessian", f"write floor: {RESULTS} arrays, streaming stores (Numba)", streamed, base)
     names = ["a", "x", "b", "y", "c"]
     if jax is not None:
         jnp = jax.numpy
