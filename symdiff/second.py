@@ -304,6 +304,12 @@ def user_name(program):
     return program.output
 
 
+def _shown(base):
+    """The output for a docstring: ``g (g_2 below)`` where the user re-assigned ``g``."""
+    f = user_name(base)
+    return f if f == base.output else f"{f} ({base.output} below)"
+
+
 def hessian_program(base, taken=()):
     """Value, gradient and the Hessian's upper triangle of a first-order program."""
     names = _Names(_taken(base, taken))
@@ -328,7 +334,7 @@ def hessian_program(base, taken=()):
     extra, results = _result_lines(bases, entries, names)
     body = finish(_local_section(partials) + body + extra, results)
     n = len(base.wrt)
-    shown = f if f == base.output else f"{f} ({base.output} below)"
+    shown = _shown(base)
     returns = (f"Returns {shown}, its gradient ({', '.join(base.grads)}) and its Hessian's entries "
                f"d2{f}_da_db for a up to b in wrt order ({n * (n + 1) // 2}: each symmetric pair once).")
     return Program(base.text, base.inputs, base.wrt, base.output, base.forward, base.backward + tuple(body),
@@ -358,7 +364,7 @@ def hvp_program(base, taken=()):
                      None, _seed(base))
     extra, results = _result_lines([f"{g}_dot" for g in base.grads], [tan.get(g) for g in base.grads], names)
     body = finish(new + extra, results)
-    returns = (f"Returns {base.output}, its gradient ({', '.join(base.grads)}) and the Hessian times "
+    returns = (f"Returns {_shown(base)}, its gradient ({', '.join(base.grads)}) and the Hessian times "
                f"({', '.join(vec)}): ({', '.join(results)}).")
     return Program(base.text, base.inputs + vec, base.wrt, base.output, base.forward,
                    base.backward + tuple(body), base.grads + tuple(results), base.adjoints, returns,
@@ -373,7 +379,7 @@ def jvp_program(base, taken=()):
                      "forward mode along (" + ", ".join(vec) + "): d/dt of every line", len(base.forward))
     extra, results = _result_lines([f"{base.output}_dot"], [tan.get(base.output)], names)
     body = finish(new + extra, results)
-    returns = f"Returns {base.output} and its derivative along ({', '.join(vec)}): {results[0]}."
+    returns = f"Returns {_shown(base)} and its derivative along ({', '.join(vec)}): {results[0]}."
     return Program(base.text, base.inputs + vec, base.wrt, base.output, base.forward, tuple(body),
                    tuple(results), (), returns, base.renamed)
 
