@@ -10,6 +10,9 @@ in the same run. Every peer is checked against symdiff's numbers before it is ti
   (JAX: jit(vmap(jvp(grad))), torch: vmap(jvp(grad)); both return the gradient and the
   HVP, as symdiff's hvp does, which also returns the value).
 - polar and spherical Jacobians (JAX: jit(vmap(jacfwd)), torch: vmap(jacfwd)).
+- cost against the forward pass, in time: symdiff's JVP and HVP against the formula's value
+  alone (``differentiate(...).value``), same points (issue 10's bounds: JVP about 2x, HVP
+  about 4x the forward cost; ``stats()`` gives the op counts).
 - the write floor: hand-written Numba kernels that only write the neuron Hessian's 21
   result arrays (168 MB), one array after the other, with plain stores and with streaming
   stores (codegen/streams.py). No Hessian can be returned faster than this.
@@ -23,6 +26,7 @@ from .common import check_close, peer, timeit   # pins one thread before numpy/j
 import numpy as np
 
 N = 10**6
+ROSENBROCK_TEXT = "(1 - x)**2 + 100*(y - x**2)**2"
 RESULTS = 21    # the neuron Hessian's arrays: value, 5 gradients, 15 Hessian entries
 
 
@@ -105,7 +109,7 @@ def main(argv=None):
     # -- Rosenbrock HVP -----------------------------------------------------------------
     x, y = rng.uniform(-2, 2, n), rng.uniform(-1, 3, n)
     vx, vy = rng.normal(size=n), rng.normal(size=n)
-    hv = symdiff.hvp("(1 - x)**2 + 100*(y - x**2)**2")
+    hv = symdiff.hvp(ROSENBROCK_TEXT)
     hv({"x": x[:10], "y": y[:10]}, {"x": vx[:10], "y": vy[:10]})
     _, _, res = hv({"x": x, "y": y}, {"x": vx, "y": vy})
     base = row("Rosenbrock HVP", "symdiff", lambda: hv({"x": x, "y": y}, {"x": vx, "y": vy}))
@@ -156,9 +160,21 @@ def main(argv=None):
             check_close(f"torch {case}", out[1][1].numpy(), jac[first][second], rtol=1e-9)
             row(case, "torch vmap(jacfwd)", lambda: tfn(*targs), base)
 
+    # -- cost against the forward pass, in time --------------------------------------------
+    x, y = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
+    for text in ("log(1 + exp(x*y))*tanh(x - y)", ROSENBROCK_TEXT):
+        d, jv, hv = symdiff.differentiate(text), symdiff.jvp(text), symdiff.hvp(text)
+        at, along = {"x": x, "y": y}, {"x": y, "y": x}
+        for warm in (lambda: d.value(**at), lambda: jv(at, along), lambda: hv(at, along)):
+            warm()
+        case = f"cost of {text}"
+        base = row(case, "forward (value only)", lambda: d.value(**at))
+        row(case, f"JVP ({jv.stats().ratio:.2f}x forward ops)", lambda: jv(at, along), base)
+        row(case, f"HVP ({hv.stats().ratio:.2f}x forward ops)", lambda: hv(at, along), base)
+
     lines = [f"Second-order benchmarks, N = {n:,} points, one thread (pinned), float64; best CPU "
              "time of repeats (robust to other tenants), best wall time beside it", "",
-             "| case | implementation | CPU ms | wall ms | peer / symdiff (CPU) |",
+             "| case | implementation | CPU ms | wall ms | ratio to the case's first row (CPU) |",
              "| --- | --- | ---: | ---: | ---: |"]
     for case, impl, ms, ref, wall in rows:
         lines.append(f"| {case} | {impl} | {ms:.1f} | {wall:.1f} | {'' if ref is None else f'{ms / ref:.1f}x'} |")
