@@ -73,7 +73,10 @@ def _fence(typingctx):
 def stream_copy(dst, i0, src, k, m):
     """``dst[i0:i0 + m] = src[k, :m]``, streaming whole aligned lines of ``dst``."""
     a = _address(dst, i0)
-    head = m if a & 7 else min(((LINE - (a & (LINE - 1))) & (LINE - 1)) >> 3, m)   # odd address: plain copy
+    if a & 7 or dst.strides[0] != 8 or src.strides[1] != 8:   # odd address or strided: plain copy
+        head = m
+    else:
+        head = min(((LINE - (a & (LINE - 1))) & (LINE - 1)) >> 3, m)
     for j in range(head):
         dst[i0 + j] = src[k, j]
     j = head

@@ -21,6 +21,9 @@ def test_stream_copy_is_the_plain_copy_at_every_alignment(m):
     assert raw.ctypes.data % 8
     streams.stream_copy(raw, 2, src, 2, min(m, 38))
     assert np.array_equal(raw[2:2 + min(m, 38)], src[2, :min(m, 38)])
+    strided = np.zeros(2 * 230)[::2]                                   # every other double
+    streams.stream_copy(strided, 3, src, 0, m)
+    assert np.array_equal(strided[3:3 + m], src[0, :m]) and not strided[3 + m:].any()
     streams.stream_fence()
 
 
