@@ -46,3 +46,17 @@ def test_blocked_streaming_loop_equals_the_tape_to_the_bit():
         plain = hs.python.value_and_grad(*(dict(a=0.5, x=x[1 + k], b=-2.0, y=y[1 + k], c=0.25)[v]
                                            for v in hs.inputs))
         assert plain[0] == vs[k] and plain[-1] == Hs["c"]["c"][k]
+
+
+def test_blocked_streaming_prange_loop_equals_the_serial_one():
+    """Each thread streams its own blocks and fences them before the loop's threads join."""
+    h = symdiff.hessian("sigmoid(a*x + b*y + c)", kernel="straight")
+    n = 3 * loops_blocked.BLOCK + 5
+    x = np.random.default_rng(3).normal(size=n)
+    mask = tuple(v in ("x", "y") for v in h.inputs)
+    args = tuple({"a": 0.5, "x": x, "b": -2.0, "y": x[::-1].copy(), "c": 0.25}[v] for v in h.inputs)
+    k = h.kernels
+    serial = k.arrays(mask, args, [np.empty(n) for _ in range(21)], parallel=False)
+    parallel = k.arrays(mask, args, [np.empty(n) for _ in range(21)], parallel=True)
+    for s, p in zip(serial, parallel):
+        assert np.array_equal(s, p)
