@@ -249,6 +249,12 @@ class _Directional(_Second):
     def primals(self):
         return self.inputs[:len(self.inputs) - len(self.wrt)]
 
+    def value(self, **inputs):
+        """The formula's value at the primals: the vector (``x_dot``...) may be left out."""
+        for name in self.inputs[len(self.primals):]:
+            inputs.setdefault(name, 0.0)
+        return super().value(**inputs)
+
     def _inputs(self, primals, vector, what):
         if not isinstance(primals, dict) or not isinstance(vector, dict):
             raise FormulaError(f"call with two dicts: f(primals, {what})",

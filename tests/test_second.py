@@ -120,6 +120,11 @@ def test_hvp_matches_jax_jvp_of_grad():
     assert close(hv["x"], want[0]) and close(hv["y"], want[1])
 
 
+def test_value_of_a_jvp_or_hvp_needs_no_vector():
+    assert symdiff.jvp("x*y").value(x=2.0, y=3.0) == 6.0
+    assert symdiff.hvp(ROSENBROCK).value(x=1.0, y=1.0, x_dot=5.0) == 0.0
+
+
 def test_jvp_matches_jax():
     text = "log(1 + exp(x*y))*tanh(x - y)"
     f = symdiff.jvp(text)
