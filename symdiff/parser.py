@@ -258,7 +258,7 @@ def _top_level_comma(stmt):
 def _output_tuple(stmt, graph, env, versions, err, allowed):
     """A final ``r, c, s``: the program's outputs, each a name assigned earlier (or an input)."""
     if not allowed:
-        raise err("a final tuple of names means several outputs", stmt[1],
+        raise err("a final tuple of names means several outputs", next(t for t in stmt if t.text == ","),
                   "differentiate takes one output; for several use symdiff.jacobian(...)")
     names = stmt[0::2]
     for k, tok in enumerate(stmt):

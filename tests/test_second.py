@@ -209,6 +209,7 @@ ERRORS = [
     (lambda: symdiff.jacobian("r = x*y\nr, q"), "unknown output name 'q'"),
     (lambda: symdiff.jacobian("r = x*y\nr, 2*x"), "output names only"),
     (lambda: symdiff.differentiate("r = x*y\nr, x"), "several outputs"),
+    (lambda: symdiff.differentiate(","), "several outputs"),    # a lone comma (found by test_fuzz)
     (lambda: symdiff.jvp("x*y")({"x": 1.0, "y": 2.0}, {"x": 1.0, "z": 1.0}), "tangents for unknown input 'z'"),
     (lambda: symdiff.jvp("x*y")({"x": 1.0, "y": 2.0}, {"x": 1.0}), "missing tangent for 'y'"),
     (lambda: symdiff.hvp("x*y")({"x": 1.0, "y": 2.0}, {"y": 1.0}), "missing vector for 'x'"),
