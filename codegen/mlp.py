@@ -16,6 +16,7 @@ Activations and formula losses are the core's differentiated programs, inlined
 its functions with ``numba.njit`` (the only place here that touches Numba).
 ``unroll=True`` configs are printed by ``codegen.mlp_unrolled`` instead.
 """
+import threading
 from contextlib import contextmanager
 
 from symdiff.expr import var
@@ -529,7 +530,7 @@ def train_source(lay):
     state = _state_args(opt)
     c = Code()
     args = ", ".join(["params"] + state + ["X", "Y", "order", "batch_size", "steps", "t0",
-                                           "losses", "report_every"])
+                                           "losses", "report_every", "start=0"])
     with c.block(f"def train({args}):"):
         c('"""Run `steps` training steps; losses[step] = total loss before that step\'s update.')
         c()
@@ -537,7 +538,8 @@ def train_source(lay):
         c("batch_size 0: every step uses all samples. Otherwise a step uses the samples")
         c("order[epoch, b*batch_size:(b + 1)*batch_size] (a shuffle per epoch).")
         c("Returns the number of steps done: fewer than `steps` if the loss became NaN or")
-        c('inf (that step\'s loss is in losses; its update is not applied)."""')
+        c("inf (that step's loss is in losses; its update is not applied).")
+        c('start: the first step to run (a fit resumed at a later step, same step numbers)."""')
         c("n = X.shape[1] if batch_size == 0 else batch_size")
         with c.block("if batch_size:", "X comes Fortran-ordered: a sample's features adjacent"):
             c(f"XB = np.empty(({sizes[0]}, n))")
@@ -550,7 +552,7 @@ def train_source(lay):
         c("layers = new_layers(n)", "fresh arrays: Numba knows they do not overlap")
         c("deltas = new_layers(n)", "their gradients, same shapes")
         c("grads = new_params()")
-        with c.block("for step in range(steps):"):
+        with c.block("for step in range(start, steps):"):
             with c.block("if batch_size:"):
                 c("epoch, batch = step//batches, step % batches")
                 c("rows = order[epoch, batch*n:(batch + 1)*n]", "this batch's samples")
@@ -598,6 +600,7 @@ def predict_source(lay):
 
 
 # -- compilation ---------------------------------------------------------------------------------
+_COMPILE_LOCK = threading.Lock()
 COMPILED = ("learning_rate", "new_layers", "new_params", "forward", "loss_and_grads", "update",
             "accuracy", "train", "predict")
 
@@ -608,6 +611,11 @@ def compile_module(source):
     ``progress`` stays Python (called from ``objmode``). Compilation happens on first call;
     ``cache=True`` keeps the machine code beside the module for the next process.
     """
+    with _COMPILE_LOCK:   # the background compile and the user's thread: one wraps it
+        return _compile_module(source)
+
+
+def _compile_module(source):
     import numba
     from . import cache
     from .compiled import OPTIONS

@@ -1,0 +1,158 @@
+"""A trainer's tiers: its first steps at once as NumPy code, the compiled trainer shortly after.
+
+A new trainer has no compiled code: Numba must compile it (seconds, cold) or at least
+start and load it from the cache (a few tenths of a second). Meanwhile ``fit`` and
+``predict`` run the NumPy tier (``codegen.mlp_numpy``: the same network as whole-array
+NumPy code, no Numba import), and the first of them queues the compile in the background
+(``codegen.background``, a thread). ``fit`` checks before every step whether the compiled
+trainer is ready and hands it the remaining steps (``train(..., start=step)``: the same
+step numbers, learning rates and minibatches); later calls run it directly.
+
+- **Numbers**: each activation and loss value takes the same float operations on both
+  tiers; the products and the sums over samples run in another order (BLAS, NumPy's
+  pairwise sums, against the compiled loops), so losses and parameters agree to about
+  1e-12 relative, not bit for bit.
+- **Waiting for compiled code**: ``Trainer.compile()`` queues the compile and waits for it
+  (benchmarks, servers); ``SYMDIFF_TIERS=off`` makes every call compile first, in the
+  calling thread, as before.
+- A compile that fails in the background is reported once (RuntimeWarning) and the
+  trainer keeps running the NumPy tier. A fork loses the queued compile; it is queued again.
+"""
+import os
+import threading
+import warnings
+
+import numpy as np
+
+from codegen import background
+from codegen.tiers import enabled
+
+
+def _like(a):
+    """A tiny array Numba types like ``a`` (dtype, dimensions, C or Fortran layout)."""
+    fortran = a.ndim > 1 and a.flags.f_contiguous and not a.flags.c_contiguous
+    return np.zeros((2,) * a.ndim, a.dtype, order="F" if fortran else "C")
+
+
+def _template(value):
+    if isinstance(value, np.ndarray):
+        return _like(value)
+    if isinstance(value, tuple):
+        return tuple(_template(v) for v in value)
+    return value
+
+
+class TrainerTiers:
+    """The NumPy tier and the background-compiled trainer of one ``Trainer``."""
+
+    def __init__(self, trainer):
+        self.trainer = trainer
+        self._jobs = {}          # layout of X ("C" or "F") -> background.Job
+        self._numpy = None
+        self._compiled = None
+        self._lock = threading.Lock()
+        self._warned = False
+
+    # -- the tiers ------------------------------------------------------------------------
+    def numpy_module(self):
+        if self._numpy is None:
+            from codegen import mlp_numpy
+            self._numpy = mlp_numpy.load(mlp_numpy.module_source(self.trainer.config))
+        return self._numpy
+
+    def _job(self, key):
+        job = self._jobs.get(key)
+        if job is not None and (job.lost or job.pid != os.getpid()):
+            return None          # lost to a fork: queue it again
+        return job
+
+    def ready(self, key):
+        job = self._job(key)
+        if job is not None and job.done() and job.error is not None:
+            self._warn(job)
+        return job is not None and job.ok()
+
+    def queue(self, key, train_args):
+        """The background compile for train's arguments ``train_args`` (their types: the
+        arrays' dtypes and layouts), queued once per layout of X."""
+        with self._lock:
+            job = self._job(key)
+            if job is None:
+                template = _template(tuple(train_args))
+                source = self.trainer.source
+                job = self._jobs[key] = background.submit(f"trainer {key}", lambda: _warm(source, template))
+        return job
+
+    def compiled(self):
+        """The compiled module: the background compile's (waited for), else compiled here."""
+        if self._compiled is None:
+            for key in list(self._jobs):
+                job = self._job(key)
+                if job is not None:
+                    job.wait()
+                    if job.ok():
+                        self._compiled = job.result
+                        return self._compiled
+            from codegen.mlp import compile_module
+            self._compiled = compile_module(self.trainer.source)
+        return self._compiled
+
+    def _warn(self, job):
+        if not self._warned:
+            self._warned = True
+            warnings.warn(f"symdiff: the trainer's background compile failed "
+                          f"({type(job.error).__name__}: {job.error}); it keeps running as NumPy code",
+                          RuntimeWarning, stacklevel=4)
+
+    # -- calls ------------------------------------------------------------------------------
+    def train(self, params, state, XT, Y, order, bs, steps, t0, losses, bar, report_every):
+        """Every step of a fit on the fastest ready tier; returns the steps done (as the
+        generated ``train``)."""
+        key = "F" if XT.ndim > 1 and XT.flags.f_contiguous and not XT.flags.c_contiguous else "C"
+        args = (params, *state, XT, Y, order, bs, steps, t0, losses, report_every if bar else 0, 0)
+        step = 0
+        forced = self.trainer._module
+        if forced is None and enabled() and not self.ready(key):
+            from codegen import mlp_numpy
+            job = self.queue(key, args)
+            step, diverged = mlp_numpy.train(self.numpy_module(), params, state, XT, Y, order, bs,
+                                             steps, t0, losses, bar, report_every if bar else 0,
+                                             switch=lambda: self.ready(key))
+            if diverged or step == steps:
+                return step
+            self._compiled = job.result
+        module = forced or self.compiled()
+        module.REPORT[0] = bar
+        try:
+            return module.train(*args[:-1], step)
+        finally:
+            module.REPORT[0] = None
+
+    def predict(self, params, XT):
+        if self.trainer._module is not None:
+            return self.trainer._module.predict(params, XT)
+        if not enabled() or self.ready("C") or self._compiled is not None:
+            return self.compiled().predict(params, XT)
+        from codegen import mlp_numpy
+        return mlp_numpy.predict(self.numpy_module(), params, XT)
+
+    def compile(self, key, train_args):
+        """Queue the compile for these arguments and wait; the compiled module."""
+        if enabled():
+            job = self.queue(key, train_args)
+            job.wait()
+            if job.error is not None:
+                raise job.error
+            self._compiled = job.result
+        return self.compiled()
+
+
+def _warm(source, template):
+    """The background job: compile (or load from the cache) the trainer's module, and its
+    ``train`` and ``predict`` for these argument types, without running them."""
+    import numba
+    from codegen.mlp import compile_module
+    module = compile_module(source)
+    module.train.compile(tuple(numba.typeof(a) for a in template))
+    module.predict.compile((numba.typeof(template[0]), numba.typeof(np.zeros((2, 2)))))
+    return module
