@@ -47,11 +47,17 @@ class TrainerTiers:
 
     def __init__(self, trainer):
         self.trainer = trainer
-        self._jobs = {}          # layout of X ("C" or "F") -> background.Job
+        self._jobs = {}          # "C"/"F" (train, by the layout of X), "predict" -> Job
         self._numpy = None
         self._compiled = None
         self._lock = threading.Lock()
         self._warned = False
+
+    def __getstate__(self):   # a copied or pickled trainer starts its tiers afresh
+        return {"trainer": self.trainer}
+
+    def __setstate__(self, state):
+        self.__init__(state["trainer"])
 
     # -- the tiers ------------------------------------------------------------------------
     def numpy_module(self):
@@ -74,13 +80,19 @@ class TrainerTiers:
 
     def queue(self, key, train_args):
         """The background compile for train's arguments ``train_args`` (their types: the
-        arrays' dtypes and layouts), queued once per layout of X."""
+        arrays' dtypes and layouts), queued once per layout of X; then ``predict``'s (a
+        job of its own, after: fit's switch does not wait for it)."""
         with self._lock:
             job = self._job(key)
+            source = self.trainer.source
             if job is None:
                 template = _template(tuple(train_args))
-                source = self.trainer.source
-                job = self._jobs[key] = background.submit(f"trainer {key}", lambda: _warm(source, template))
+                job = self._jobs[key] = background.submit(
+                    f"trainer train {key}", lambda: _warm_train(source, template))
+            if self._job("predict") is None:
+                params = _template(tuple(train_args[0]))
+                self._jobs["predict"] = background.submit(
+                    "trainer predict", lambda: _warm_predict(source, params))
         return job
 
     def compiled(self):
@@ -131,8 +143,10 @@ class TrainerTiers:
     def predict(self, params, XT):
         if self.trainer._module is not None:
             return self.trainer._module.predict(params, XT)
-        if not enabled() or self.ready("C") or self._compiled is not None:
+        if not enabled():
             return self.compiled().predict(params, XT)
+        if self.ready("predict"):
+            return self._job("predict").result.predict(params, XT)
         from codegen import mlp_numpy
         return mlp_numpy.predict(self.numpy_module(), params, XT)
 
@@ -140,19 +154,28 @@ class TrainerTiers:
         """Queue the compile for these arguments and wait; the compiled module."""
         if enabled():
             job = self.queue(key, train_args)
-            job.wait()
-            if job.error is not None:
-                raise job.error
+            for other in (job, self._job("predict")):
+                other.wait()
+                if other.error is not None:
+                    raise other.error
             self._compiled = job.result
         return self.compiled()
 
 
-def _warm(source, template):
-    """The background job: compile (or load from the cache) the trainer's module, and its
-    ``train`` and ``predict`` for these argument types, without running them."""
+def _warm_train(source, template):
+    """A background job: compile (or load from the cache) the trainer's module and its
+    ``train`` for these argument types, without running it."""
     import numba
     from codegen.mlp import compile_module
     module = compile_module(source)
     module.train.compile(tuple(numba.typeof(a) for a in template))
-    module.predict.compile((numba.typeof(template[0]), numba.typeof(np.zeros((2, 2)))))
+    return module
+
+
+def _warm_predict(source, params):
+    """A background job: the same for ``predict`` (params, X[feature, sample] C-ordered)."""
+    import numba
+    from codegen.mlp import compile_module
+    module = compile_module(source)
+    module.predict.compile((numba.typeof(params), numba.typeof(np.zeros((2, 2)))))
     return module
