@@ -541,12 +541,20 @@ def train_source(lay):
         c("inf (that step's loss is in losses; its update is not applied).")
         c('start: the first step to run (a fit resumed at a later step, same step numbers)."""')
         c("n = X.shape[1] if batch_size == 0 else batch_size")
+        rows = 1 in config.blas_layers   # layer 1 reads X through np.dot only: a batch can be rows
         with c.block("if batch_size:", "X comes Fortran-ordered: a sample's features adjacent"):
-            c(f"XB = np.empty(({sizes[0]}, n))")
+            if rows:
+                c(f"XR = np.empty((n, {sizes[0]}))", "the batch's samples as rows, each copied whole")
+                c("XB = XR.T", "X[feature, sample] for np.dot, which reads it transposed")
+            else:
+                c(f"XB = np.empty(({sizes[0]}, n))")
             c("YB = np.empty(n, np.int64)" if softmax else f"YB = np.empty(({sizes[-1]}, n))")
             c("batches = X.shape[1]//batch_size", "batches per epoch")
         with c.block("else:"):
-            c("XB = np.ascontiguousarray(X)", "full batch: X comes C-ordered (no copy)")
+            if rows:
+                c("XB = np.asfortranarray(X)", "full batch: the layout of a batch's XB (one copy)")
+            else:
+                c("XB = np.ascontiguousarray(X)", "full batch: X comes C-ordered (no copy)")
             c("YB = Y")
             c("batches = 1")
         c("layers = new_layers(n)", "fresh arrays: Numba knows they do not overlap")
@@ -556,9 +564,15 @@ def train_source(lay):
             with c.block("if batch_size:"):
                 c("epoch, batch = step//batches, step % batches")
                 c("rows = order[epoch, batch*n:(batch + 1)*n]", "this batch's samples")
-                with c.block(f"for i in range({sizes[0]}):", "row by row: X[i, row] and X[i + 1, row] share a cache line"):
-                    with c.block("for s in range(n):"):
-                        c("XB[i, s] = X[i, rows[s]]")
+                if rows:
+                    with c.block("for s in range(n):", "sample by sample: X[:, row] and XR[s, :] are contiguous"):
+                        c("row = rows[s]")
+                        with c.block(f"for i in range({sizes[0]}):"):
+                            c("XR[s, i] = X[i, row]")
+                else:
+                    with c.block(f"for i in range({sizes[0]}):", "row by row: X[i, row] and X[i + 1, row] share a cache line"):
+                        with c.block("for s in range(n):"):
+                            c("XB[i, s] = X[i, rows[s]]")
                 with c.block("for s in range(n):"):
                     if softmax:
                         c("YB[s] = Y[rows[s]]")

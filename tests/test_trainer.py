@@ -304,7 +304,7 @@ def lecture_trainers():
     """The micrograd lecture config, compiled: loops and fully unrolled."""
     cfg = dict(activation="tanh", output_activation="tanh", loss="mse", reduction="sum", lr=0.1,
                seed=0, verbose=False)
-    return {u: symdiff.mlp_trainer([3, 4, 4, 1], unroll=u, **cfg) for u in (False, True)}
+    return {u: symdiff.mlp_trainer([3, 4, 4, 1], unroll=u, **cfg).compile() for u in (False, True)}
 
 
 LECTURE_X = np.array([[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]])
@@ -357,7 +357,7 @@ def _clone(t):
 @pytest.fixture(scope="module")
 def hinge_trainer():
     return symdiff.mlp_trainer([2, 6, 5, 1], activation="relu", loss="hinge", l2=1e-4,
-                               lr="1.0 - 0.9*step/steps", seed=0, batch_size=16, verbose=False)
+                               lr="1.0 - 0.9*step/steps", seed=0, batch_size=16, verbose=False).compile()
 
 
 def test_compiled_minibatch_training_equals_plain_python(hinge_trainer):
@@ -375,7 +375,7 @@ def test_compiled_blas_layers_equal_plain_python():
     pytest.importorskip("scipy", reason="BLAS layers need SciPy (the optional extra 'blas')")
     X, labels = small_data(20, 3)
     t = symdiff.mlp_trainer([3, 5, 3], activation="tanh", loss="softmax_ce", blas=True, l2=1e-3,
-                            optimizer="adam", lr=0.01, batch_size=8, verbose=False)
+                            optimizer="adam", lr=0.01, batch_size=8, verbose=False).compile()
     twin = plain(_clone(t))
     twin.params = t.params
     np.testing.assert_allclose(t.fit(X, labels % 3, 5), twin.fit(X, labels % 3, 5), rtol=1e-12)

@@ -8,6 +8,7 @@
 - the progress reports (loss and accuracy) on the NumPy tier;
 - SYMDIFF_TIERS=off, and a process that exits while its trainer compiles in the background.
 """
+import importlib.util
 import os
 import subprocess
 import sys
@@ -30,6 +31,10 @@ CONFIGS = [
          batch_size=5),
     dict(sizes=[1, 4, 1], activation="sigmoid", output_activation="x", loss="(s - y)**2 + 0.1*s",
          lr=0.1),
+    pytest.param(dict(sizes=[3, 5, 3], activation="tanh", loss="softmax_ce", blas=True,
+                      optimizer="momentum", lr=0.05, batch_size=8),
+                 marks=pytest.mark.skipif(importlib.util.find_spec("scipy") is None,
+                                          reason="BLAS layers need SciPy (the optional extra 'blas')")),
 ]
 
 
@@ -63,7 +68,8 @@ def _close(a, b):
         np.testing.assert_allclose(ba, bb, rtol=1e-10, atol=1e-13)
 
 
-@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{c['loss']}-{c.get('optimizer', 'sgd')}")
+@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{c['loss']}-{c.get('optimizer', 'sgd')}"
+                         + ("-blas" if c.get("blas") else ""))
 def test_numpy_tier_matches_the_plain_python_loops(cfg, monkeypatch):
     _numpy_only(monkeypatch)
     a, b = _pair(cfg)
@@ -80,6 +86,7 @@ def test_numpy_tier_matches_the_plain_python_loops(cfg, monkeypatch):
 @pytest.fixture(scope="module")
 def compiled_pair():
     cfg = CONFIGS[1]
+    assert cfg["loss"] == "softmax_ce"
     a, b = _pair(cfg)
     b.compile()   # waits for the compiled trainer
     return cfg, a, b
