@@ -424,8 +424,9 @@ class Trainer:
         self.steps_done = 0
 
     # -- data --------------------------------------------------------------------------------
-    def _arrays(self, X, y=None, what="X"):
-        """X (n, n_in) -> X[feature, sample]; y -> Y[output, sample] or int labels."""
+    def _arrays(self, X, y=None, what="X", fortran=False):
+        """X (n, n_in) -> X[feature, sample] (C-ordered, or Fortran-ordered: rows X as given
+        need no copy then); y -> Y[output, sample] or int labels."""
         n_in, n_out = self.sizes[0], self.sizes[-1]
         for name, a in ((what, X), ("y", y)):
             if isinstance(a, np.ma.MaskedArray):
@@ -445,7 +446,7 @@ class Trainer:
         if not np.all(np.isfinite(X)):
             bad = np.argwhere(~np.isfinite(X))[0]
             raise FormulaError(f"{what} holds NaN or inf (first at row {bad[0]}, column {bad[1]})")
-        XT = np.ascontiguousarray(X.T)
+        XT = np.asfortranarray(X.T) if fortran else np.ascontiguousarray(X.T)
         if y is None:
             return XT, None
         n = X.shape[0]
@@ -504,13 +505,15 @@ class Trainer:
             raise FormulaError(f"steps must be a positive integer, not {steps!r:.40}")
         steps = int(steps)
         bs = self.batch_size if batch_size == "trainer" else _batch_size(batch_size)
-        XT, Y = self._arrays(X, y)
+        # minibatches: X[feature, sample] Fortran-ordered (a sample's features adjacent, as
+        # train's batch gather reads them), which rows X are as given (no copy)
+        XT, Y = self._arrays(X, y, fortran=bs is not None)
         n = XT.shape[1]
         if bs is None or bs >= n:
             bs, order = 0, np.zeros((0, 0), np.int64)
+            XT = np.ascontiguousarray(XT)
         else:
             order = self._order(n, steps, bs)
-            XT = np.asfortranarray(XT)   # a sample's features adjacent: train's batch gather reads them in one sweep
         verbose = self.verbose if verbose is None else verbose
         if report_every is None:
             report_every = max(1, steps // 100) if verbose else 0
