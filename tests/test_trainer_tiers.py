@@ -189,5 +189,32 @@ def test_a_process_exits_while_its_trainer_compiles(tmp_path):
     assert float(first.stdout) == pytest.approx(float(second.stdout), rel=1e-12)
 
 
+MESSAGES_SCRIPT = """
+import numba.core.errors as errors, numba.core.ir as ir
+if not hasattr(errors, "HighlightColorScheme"):
+    print("no colorama")
+    raise SystemExit
+calls = []
+errors.init = errors.reinit = errors.deinit = lambda *args, **kwargs: calls.append(1)
+from codegen import background
+job = background.submit("messages", lambda: (ir._termcolor.errmsg("x"), errors.termcolor().filename("y")))
+job.wait(60)
+print(job.error, len(calls))
+"""
+
+
+def test_background_compiles_format_numba_messages_without_touching_streams():
+    """Numba imported first (its modules keep the colour scheme they took at import):
+    messages formatted in the compile thread must not run colorama's init/deinit, which
+    swap sys.stdout behind the user's back (pytest's capsys lost output that way)."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING"}
+    r = subprocess.run([sys.executable, "-c", MESSAGES_SCRIPT], env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    if r.stdout.strip() == "no colorama":
+        pytest.skip("Numba colours nothing without colorama")
+    assert r.stdout.split() == ["None", "0"]
+
+
 def teardown_module():
     background.wait_idle(60)   # later test files watch the process: no compile of ours in flight
