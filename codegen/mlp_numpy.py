@@ -219,7 +219,8 @@ def train(module, params, state, X, Y, order, batch_size, steps, t0, losses, rep
             if batch_size:
                 epoch, batch = step // batches, step % batches
                 rows = order[epoch, batch * n:(batch + 1) * n]
-                XB = X[:, rows]
+                # X comes Fortran-ordered: its samples are the rows of X.T, taken whole
+                XB = X.T[rows].T if X.flags.f_contiguous else X[:, rows]
                 YB = Y[rows] if Y.ndim == 1 else Y[:, rows]
             loss, grads, S = module.loss_and_grads(params, XB, YB)
             loss = float(loss)
