@@ -3,10 +3,12 @@
 A new trainer has no compiled code: Numba must compile it (seconds, cold) or at least
 start and load it from the cache (a few tenths of a second). Meanwhile ``fit`` and
 ``predict`` run the NumPy tier (``codegen.mlp_numpy``: the same network as whole-array
-NumPy code, no Numba import), and the first of them queues the compile in the background
-(``codegen.background``, a thread). ``fit`` checks before every step whether the compiled
-trainer is ready and hands it the remaining steps (``train(..., start=step)``: the same
-step numbers, learning rates and minibatches); later calls run it directly.
+NumPy code, no Numba import), and the first of them starts the compile in a child process
+that fills the cache (``codegen.compile_process``: no GIL shared with the user's steps, no
+LLVM running here at exit); a background thread (``codegen.background``) loads the result.
+``fit`` checks before every step whether the compiled trainer is ready and hands it the
+remaining steps (``train(..., start=step)``: the same step numbers, learning rates and
+minibatches); later calls run it directly.
 
 - **Numbers**: each activation and loss value takes the same float operations on both
   tiers; the products and the sums over samples run in another order (BLAS, NumPy's
@@ -80,19 +82,29 @@ class TrainerTiers:
 
     def queue(self, key, train_args):
         """The background compile for train's arguments ``train_args`` (their types: the
-        arrays' dtypes and layouts), queued once per layout of X; then ``predict``'s (a
-        job of its own, after: fit's switch does not wait for it)."""
+        arrays' dtypes and layouts), queued once per layout of X, in a child process
+        (``codegen.compile_process``) that then compiles ``predict``; two jobs here load
+        them from the cache it fills: train's first, predict's after (fit's switch does not
+        wait for predict)."""
+        from codegen.compile_process import Child
         with self._lock:
             job = self._job(key)
             source = self.trainer.source
             if job is None:
                 template = _template(tuple(train_args))
-                job = self._jobs[key] = background.submit(
-                    f"trainer train {key}", lambda: _warm_train(source, template))
-            if self._job("predict") is None:
-                params = _template(tuple(train_args[0]))
-                self._jobs["predict"] = background.submit(
-                    "trainer predict", lambda: _warm_predict(source, params))
+                predict = (_template(tuple(train_args[0])), np.zeros((2, 2)))
+                child = Child(source, template, predict)
+
+                def load_train():
+                    child.train_ready()
+                    return child.load(train=True)
+
+                def load_predict():
+                    child.finished()
+                    return child.load(train=False, predict=True)
+                job = self._jobs[key] = background.submit(f"trainer train {key}", load_train)
+                if self._job("predict") is None:
+                    self._jobs["predict"] = background.submit("trainer predict", load_predict)
         return job
 
     def compiled(self):
@@ -160,22 +172,3 @@ class TrainerTiers:
                     raise other.error
             self._compiled = job.result
         return self.compiled()
-
-
-def _warm_train(source, template):
-    """A background job: compile (or load from the cache) the trainer's module and its
-    ``train`` for these argument types, without running it."""
-    import numba
-    from codegen.mlp import compile_module
-    module = compile_module(source)
-    module.train.compile(tuple(numba.typeof(a) for a in template))
-    return module
-
-
-def _warm_predict(source, params):
-    """A background job: the same for ``predict`` (params, X[feature, sample] C-ordered)."""
-    import numba
-    from codegen.mlp import compile_module
-    module = compile_module(source)
-    module.predict.compile((numba.typeof(params), numba.typeof(np.zeros((2, 2)))))
-    return module

@@ -175,12 +175,22 @@ print(t.fit(X, np.sign(X[:, 0]), 3)[-1])
 """
 
 
-def test_a_process_exits_while_its_trainer_compiles(tmp_path):
+def test_a_process_exits_while_its_trainer_compiles(tmp_path, monkeypatch):
+    """The process ends at once (no wait, no crash); its compile, in a child process
+    (codegen.compile_process), goes on and fills the cache for the next process."""
+    import time
+    from codegen.compile_process import cached
     env = dict(os.environ, SYMDIFF_CACHE_DIR=str(tmp_path / "cache"))
     env.pop("SYMDIFF_TIERS", None)
     first = subprocess.run([sys.executable, "-c", EXIT_SCRIPT], env=env, capture_output=True,
                            text=True, timeout=120)
     assert first.returncode == 0, first.stderr
+    monkeypatch.setenv("SYMDIFF_CACHE_DIR", str(tmp_path / "cache"))
+    source = symdiff.mlp_trainer([2, 8, 1], loss="hinge", verbose=False).source
+    deadline = time.monotonic() + 240
+    while not cached(source, "train") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert cached(source, "train"), "the child process did not fill the cache"
     # whatever the exit left in the cache, a later process compiles (or loads) and trains
     again = EXIT_SCRIPT.replace("print(", "t.compile(); print(")
     second = subprocess.run([sys.executable, "-c", again], env=env, capture_output=True,
