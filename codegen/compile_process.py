@@ -97,7 +97,7 @@ class Child:
                 env=env, text=True)
             self.proc.stdin.write(request)
             self.proc.stdin.close()
-        except (OSError, ValueError):
+        except (OSError, ValueError, TypeError):   # no interpreter to start: compile here
             self.proc = None
 
     def _read_until(self, word):

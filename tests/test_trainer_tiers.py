@@ -199,6 +199,16 @@ def test_a_process_exits_while_its_trainer_compiles(tmp_path, monkeypatch):
     assert float(first.stdout) == pytest.approx(float(second.stdout), rel=1e-12)
 
 
+def test_without_a_child_process_the_compile_runs_here(monkeypatch):
+    monkeypatch.setattr(sys, "executable", "")   # no interpreter to start
+    a, b = _pair(dict(sizes=[1, 2, 1], activation="tanh", loss="(s - y)**2 + 0.25*s", lr=0.1))
+    b._module = b.python
+    X, y = _data([1, 2, 1], "mse")
+    a.compile()
+    assert a._tiers._compiled is not None
+    np.testing.assert_allclose(a.fit(X, y, 4), b.fit(X, y, 4), rtol=1e-12)
+
+
 MESSAGES_SCRIPT = """
 import numba.core.errors as errors, numba.core.ir as ir
 if not hasattr(errors, "HighlightColorScheme"):
