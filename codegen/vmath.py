@@ -70,6 +70,7 @@ interleave and latency rather than throughput is the limit.
 
 import math
 import types
+from fractions import Fraction
 
 import numpy as np
 
@@ -168,6 +169,23 @@ SC_C4 = _hex("0x1.1ee9ec473df1ap-29")
 SC_C5 = _hex("-0x1.8faecef06f9ddp-37")
 
 
+def fma(a, b, c):
+    """a*b + c rounded once (IEEE fusedMultiplyAdd). In plain Python: exact rational
+    arithmetic, then one rounding (int/int division rounds correctly); under Numba the
+    ``llvm.fma`` intrinsic, registered by ``codegen/fma.py`` (imported by
+    :func:`jit_namespace`): the same bits, one vfmadd instruction."""
+    a, b, c = float(a), float(b), float(c)
+    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
+        return a * b + c               # inf/nan: what the hardware gives
+    exact = Fraction(a) * Fraction(b) + Fraction(c)
+    if exact == 0:
+        return a * b + c               # the sign of an exact zero, as IEEE rounds it
+    try:
+        return exact.numerator / exact.denominator
+    except OverflowError:
+        return math.inf if exact > 0 else -math.inf
+
+
 def vexp(x):
     """exp(x), max error < 1 ulp (measured 0.91 ulp against mpmath).
 
@@ -184,17 +202,18 @@ def vexp(x):
     x = float(x)                     # no-op under Numba; tames numpy scalars
     x = 1000.0 if x > 1000.0 else x
     x = -1000.0 if x < -1000.0 else x
-    kd = x * INV_LN2 + SHIFT
+    kd = fma(x, INV_LN2, SHIFT)
     k = kd - SHIFT
-    r = (x - k * LN2_HI) - k * LN2_LO
+    r = fma(-k, LN2_LO, fma(-k, LN2_HI, x))
     r2 = r * r
     r4 = r2 * r2
     # Estrin for the high terms (short dependency chain), Horner for the
-    # last three (keeps the rounding error of q at Horner's level)
-    q = ((EXP_Q3 + EXP_Q4 * r) + (EXP_Q5 + EXP_Q6 * r) * r2) \
-        + ((EXP_Q7 + EXP_Q8 * r) + (EXP_Q9 + EXP_Q10 * r) * r2) * r4
-    q = EXP_Q0 + r * (EXP_Q1 + r * (EXP_Q2 + r * q))
-    p = 1.0 + (r + r2 * q)
+    # last three (keeps the rounding error of q at Horner's level); every
+    # a*b + c is one fused multiply-add (one rounding, one instruction)
+    q = fma(fma(EXP_Q10, r, EXP_Q9), r2, fma(EXP_Q8, r, EXP_Q7))
+    q = fma(q, r4, fma(fma(EXP_Q6, r, EXP_Q5), r2, fma(EXP_Q4, r, EXP_Q3)))
+    q = fma(r, fma(r, fma(r, q, EXP_Q2), EXP_Q1), EXP_Q0)
+    p = 1.0 + fma(r2, q, r)
     # k in [-1443, 1443]; the mask makes the shift operand provably >= 0.
     ki = ((np.float64(kd).view(np.int64) - SHIFT_BITS) + 2048) & 4095
     k1 = (ki >> 1) - 1024
@@ -488,6 +507,8 @@ def jit_namespace(njit, *more, **options):
     (vtanh -> vexpm1) compile too. ``more``: companion modules whose ``JIT_FUNCTIONS``
     are compiled into the same namespace, wired to the same siblings.
     """
+    import importlib
+    importlib.import_module("codegen.fma")    # registers fma's compiled implementation
     decorate = njit(**options) if options else njit
     env = dict(globals())
     names = list(PUBLIC_FUNCTIONS)

@@ -288,6 +288,7 @@ def test_contract_and_plain_njit_variants():
         ref = np.array([getattr(vmath, name)(v) for v in x])
         assert ulp_error(got, ref).max() <= 2, name
     # leaf functions also compile stand-alone
+    import codegen.fma  # noqa: F401  (registers vmath.fma for Numba)
     assert numba.njit(vmath.vexp)(1.0) == vmath.vexp(1.0)
 
 
