@@ -162,6 +162,48 @@ def _float(x):
     return np.float64(x)
 
 
+_SPLIT = 134217729.0     # 2**27 + 1: Dekker's splitting constant
+
+
+def _two_sum(a, b):
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _fma(a, b, c):
+    """vmath.fma over arrays with the same bits: a*b + c rounded once. Boldo and Melquiond's
+    emulation ("Emulation of FMA and correctly rounded sums: proved algorithms using rounding
+    to odd", IEEE Trans. Computers 57(4), 2008): a*b = uh + ul exactly (Dekker), c + uh =
+    th + tl exactly (TwoSum), then RN(th + RO(tl + ul)), RO the rounding to odd (from
+    TwoSum's error and one nextafter). Elements outside its proof's range (huge or tiny
+    magnitudes, an exact zero, inf or nan) take vmath.fma's exact rational arithmetic."""
+    a, b, c = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(b, np.float64),
+                                  np.asarray(c, np.float64))
+    with np.errstate(all="ignore"):
+        uh = a * b
+        sa = _SPLIT * a
+        ah = sa - (sa - a)
+        al = a - ah
+        sb = _SPLIT * b
+        bh = sb - (sb - b)
+        bl = b - bh
+        ul = ((ah * bh - uh) + ah * bl + al * bh) + al * bl
+        th, tl = _two_sum(c, uh)
+        s, e = _two_sum(tl, ul)
+        even = (s.view(np.int64) & 1) == 0
+        v = np.where((e != 0) & even, np.nextafter(s, np.where(e > 0, np.inf, -np.inf)), s)
+        out = th + v
+        lim, tiny = 2.0 ** 500, 2.0 ** -900
+        hard = ~(np.isfinite(out) & (np.abs(a) < lim) & (np.abs(b) < lim) & (np.abs(c) < lim)) \
+            | (out == 0) | ((uh != 0) & (np.abs(uh) < tiny)) | ((th != 0) & (np.abs(th) < tiny)) \
+            | ((c != 0) & (np.abs(c) < tiny))
+    if np.any(hard):
+        out = np.array(out, dtype=np.float64)
+        out[hard] = [vmath.fma(x, y, z) for x, y, z in zip(a[hard], b[hard], c[hard])]
+    return out[()] if out.ndim == 0 else out
+
+
 _sd_pow = _elementwise(_pow, 2)
 BUILTINS = {"_sd_where": np.where, "_sd_or": np.logical_or, "_sd_and": np.logical_and,
             "_sd_not": np.logical_not, "_sd_float": _float, "_sd_pow": _sd_pow,
@@ -176,7 +218,7 @@ def vmath_arrays():
     from . import vmath_special
     modules = [(vmath, vmath.PUBLIC_FUNCTIONS), (vmath_special, vmath_special.JIT_FUNCTIONS)]
     namespace = {k: v for m, _ in modules for k, v in vars(m).items() if k.isupper()}   # constants
-    namespace.update(BUILTINS, np=np)
+    namespace.update(BUILTINS, np=np, fma=_fma)
 
     def source():
         parts = ['"""codegen.vmath\'s functions, rewritten by codegen.arraytier to run over arrays."""']
