@@ -196,7 +196,7 @@ def vexp(x):
     exp(r) = 1 + (r + r*r*Q(r)) with Q the degree-10 Remez polynomial
     (Estrin scheme for its high terms: shorter dependency chains matter in
     big fused loops, which LLVM does not interleave). Every a*b + c is one
-    :func:`fma` (one rounding; 12 vfmadd instead of 12 multiplies and 12
+    :func:`fma` (one rounding; 14 vfmadd instead of 14 multiplies and 14
     adds: the neuron's fused sum runs 1.2x faster), with the same bits in
     plain Python, in the NumPy array tier and compiled.
     2**k is applied as two factors 2**k1 * 2**k2 (k1 = floor(k/2)), each
