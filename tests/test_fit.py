@@ -38,10 +38,10 @@ def test_nist_certified_values_from_both_starts(name, start):
     for k, c in zip(names, p["certified"]):
         assert digits(r.params[k], c) >= 6, (k, r.params[k], c)
     for k, c in zip(names, p["stderr"]):
-        if c is not None:   # 3 digits, except where the data file notes why not (Lanczos1)
-            assert digits(r.stderr[k], c) >= p.get("stderr_digits", 3), (k, r.stderr[k], c)
-    if p["rss"] is not None:
-        assert digits(r.loss, p["rss"]) >= (6 if "stderr_digits" not in p else 2)
+        if c is not None:
+            assert digits(r.stderr[k], c) >= 3, (k, r.stderr[k], c)
+    if p["rss"] is not None:   # 6 digits, except where the data file notes why not (Lanczos1)
+        assert digits(r.loss, p["rss"]) >= p.get("rss_digits", 6), (r.loss, p["rss"])
     assert r.covariance.shape == (len(names), len(names))
     np.testing.assert_allclose(np.sqrt(np.diag(r.covariance)), [r.stderr[k] for k in names])
 
