@@ -1,12 +1,12 @@
-"""``vmath.fma`` under Numba: the ``llvm.fma.f64`` intrinsic (one rounding; a vfmadd
-instruction on x86-64 with FMA, vectorized with the loop). ``vmath`` itself never imports
-numba: importing this module registers the compiled implementation of its pure-Python
-``fma``, which gives the same bits by exact rational arithmetic."""
+"""vmath's ``fma`` (``codegen/fma_exact.py``) under Numba: the ``llvm.fma.f64`` intrinsic
+(one rounding; a vfmadd instruction on x86-64, vectorized with the loop). Importing this
+module registers it (``vmath.jit_namespace`` does); the plain-Python ``fma`` gives the same
+bits by exact rational arithmetic, and neither it nor vmath imports numba."""
 from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic, overload
 
-from . import vmath
+from .fma_exact import fma
 
 
 @intrinsic
@@ -20,7 +20,7 @@ def _llvm_fma(typingctx, a, b, c):
     return sig, codegen
 
 
-@overload(vmath.fma, inline="always")
+@overload(fma, inline="always")
 def _fma(a, b, c):
     def impl(a, b, c):
         return _llvm_fma(float(a), float(b), float(c))

@@ -71,9 +71,10 @@ interleave and latency rather than throughput is the limit.
 
 import math
 import types
-from fractions import Fraction
 
 import numpy as np
+
+from .fma_exact import fma
 
 __all__ = [
     "vexp", "vexpm1", "vlog", "vlog1p", "vsin", "vcos", "vsincos", "vtanh",
@@ -168,25 +169,6 @@ SC_C2 = _hex("0x1.a01a019cb26e2p-16")
 SC_C3 = _hex("-0x1.27e4f80a75b52p-22")
 SC_C4 = _hex("0x1.1ee9ec473df1ap-29")
 SC_C5 = _hex("-0x1.8faecef06f9ddp-37")
-
-
-def fma(a, b, c):
-    """a*b + c rounded once (IEEE fusedMultiplyAdd). In plain Python: exact rational
-    arithmetic, then one rounding (int/int division rounds correctly); under Numba the
-    ``llvm.fma`` intrinsic, registered by ``codegen/fma.py`` (imported by
-    :func:`jit_namespace`): the same bits, one vfmadd instruction."""
-    a, b, c = float(a), float(b), float(c)
-    if not (math.isfinite(a) and math.isfinite(b)):
-        return a * b + c               # an inf or nan factor: the float product's inf/nan
-    if not math.isfinite(c):
-        return c                       # a finite a*b (even beyond the float range) + inf/nan
-    exact = Fraction(a) * Fraction(b) + Fraction(c)
-    if exact == 0:
-        return a * b + c               # the sign of an exact zero, as IEEE rounds it
-    try:
-        return exact.numerator / exact.denominator
-    except OverflowError:
-        return math.inf if exact > 0 else -math.inf
 
 
 def vexp(x):
