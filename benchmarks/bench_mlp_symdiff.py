@@ -6,15 +6,20 @@
   fit() call, next to the hand-written Numba kernels (benchmarks/kernels_mlp.py) timed in the
   same process, on the same initial weights (the trajectories are checked equal first);
 - compile: MLP(2,[64,64,1]) in a fresh process with an empty cache, then the same trainer in
-  a second fresh process (Numba's cache), both excluding the imports, which are shown apart;
+  a second fresh process (Numba's cache), both excluding the imports, which are shown apart:
+  the first fit (1 step: the NumPy tier, codegen/mlp_numpy.py) and ``t.compile()`` (the
+  compiled tier ready), wall and CPU; the same with SYMDIFF_TIERS=off;
+- the CLI ``symdiff mlp --sizes 2,16,16,1 --data moons --steps 100``, whole process, cold
+  and again; what a background compile costs the NumPy tier's steps (the GIL);
 - MLP(784,[128,10]) softmax_ce, batch 64, 50 steps: symdiff through the public
   ``fit(X, y, steps=50, batch_size=64)`` (whole run in one call, its own minibatch order)
   against JAX ``jit(lax.scan)`` over the same number of steps (its batches gathered inside
-  the scan) and torch eager (float64, one thread).
+  the scan) and torch eager (float64, one thread); the NumPy tier's step too.
 
 Times are the best of several runs (perf_counter); the machine may be shared, so the
 hand-written rows are the yardstick.
 """
+import contextlib
 import json
 import os
 import subprocess
@@ -88,27 +93,118 @@ def moons():
 
 COMPILE_SCRIPT = r"""
 import time, json, sys
-t0 = time.perf_counter()
-import numpy as np, numba, symdiff
-t1 = time.perf_counter()
+w0, c0 = time.perf_counter(), time.process_time()
+import numpy as np, symdiff
+w1, c1 = time.perf_counter(), time.process_time()
 t = symdiff.mlp_trainer([2, 64, 64, 1], activation="relu", loss="hinge", l2=1e-4,
                         lr="1.0 - 0.9*step/steps", seed=0, verbose=False)
 X = np.random.default_rng(0).normal(size=(100, 2)); y = np.sign(X[:, 0])
 t.fit(X, y, 1)
-t2 = time.perf_counter()
-print(json.dumps(dict(imports=t1 - t0, build_and_first_fit=t2 - t1)))
+w2, c2 = time.perf_counter(), time.process_time()
+numba_then = "numba" in sys.modules
+t.compile()          # waits for the compiled trainer (compiles it, or loads it from the cache)
+w3, c3 = time.perf_counter(), time.process_time()
+print(json.dumps(dict(imports=w1 - w0, first_fit_wall=w2 - w1, first_fit_cpu=c2 - c1,
+                      compiled_wall=w3 - w1, compiled_cpu=c3 - c1, numba_imported_by_first_fit=numba_then)))
 """
 
 
 def compile_times():
+    """MLP(2,[64,64,1]): mlp_trainer + its first fit (1 step), then t.compile() (the compiled
+    tier ready), each in a fresh process, times after the imports (numpy, symdiff), wall
+    and CPU. Cold: an empty cache; warm: the cache the cold process filled. The same with
+    SYMDIFF_TIERS=off (the first fit compiles first, as before the tiers)."""
+    out = {}
+    for tiers in ("on", "off"):
+        with tempfile.TemporaryDirectory(prefix="symdiff-bench-cache-") as cache:
+            env = dict(os.environ, SYMDIFF_CACHE_DIR=cache, SYMDIFF_TIERS=tiers)
+            for label in ("cold", "warm"):
+                r = subprocess.run([sys.executable, "-c", COMPILE_SCRIPT], env=env, capture_output=True,
+                                   text=True, check=True)
+                out[f"tiers {tiers}, {label}"] = {k: round(v, 3) if isinstance(v, float) else v for k, v in
+                                                  json.loads(r.stdout.strip().splitlines()[-1]).items()}
+    return out
+
+
+CLI = ["-m", "symdiff", "mlp", "--sizes", "2,16,16,1", "--data", "moons", "--steps", "100"]
+
+
+def cli_times():
+    """``symdiff mlp --sizes 2,16,16,1 --data moons --steps 100`` as a user runs it: the
+    whole process, wall and CPU (user + system), with an empty cache and then again."""
+    import resource
+    out = {}
     with tempfile.TemporaryDirectory(prefix="symdiff-bench-cache-") as cache:
-        env = dict(os.environ, SYMDIFF_CACHE_DIR=cache)
-        out = {}
-        for label in ("cold (empty cache)", "cached (new process)"):
-            r = subprocess.run([sys.executable, "-c", COMPILE_SCRIPT], env=env, capture_output=True,
-                               text=True, check=True)
-            out[label] = json.loads(r.stdout.strip().splitlines()[-1])
-        return out
+        env = dict(os.environ, SYMDIFF_CACHE_DIR=cache, SYMDIFF_TIERS="on")   # as a user has it
+        for label in ("cold", "again"):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            w = time.perf_counter()
+            subprocess.run([sys.executable, *CLI], env=env, capture_output=True, check=True)
+            wall = time.perf_counter() - w
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            out[label] = dict(wall=round(wall, 3), cpu=round(cpu, 3))
+    return out
+
+
+GIL_SCRIPT = r"""
+import time, json
+import numpy as np, symdiff
+from symdiff import datasets
+from symdiff.trainer_tiers import TrainerTiers
+X, labels = datasets.moons(100)
+y = np.where(labels > 0, 1.0, -1.0)
+kw = dict(activation="relu", loss="hinge", l2=1e-4, lr="1.0 - 0.9*step/steps", verbose=False)
+
+def per_step(t, fits=40):
+    times = []
+    for _ in range(fits):
+        w = time.perf_counter(); t.fit(X, y, 5); times.append((time.perf_counter() - w) / 5)
+    return float(np.median(times))
+
+alone = symdiff.mlp_trainer([2, 16, 16, 1], seed=1, **kw)
+ready, queue = TrainerTiers.ready, TrainerTiers.queue
+TrainerTiers.ready = lambda self, key: False
+TrainerTiers.queue = lambda self, key, args: None
+alone.fit(X, y, 1)
+idle = per_step(alone)                       # the NumPy tier, nothing compiling
+TrainerTiers.queue = queue                   # now with the compile of a [2, 64, 64, 1] trainer
+busy_t = symdiff.mlp_trainer([2, 64, 64, 1], seed=0, **kw)
+busy_t.fit(X, y, 1)
+busy = per_step(alone)
+pending = not busy_t._tiers._jobs["C"].done()
+print(json.dumps(dict(idle_us=idle * 1e6, during_compile_us=busy * 1e6, still_compiling=pending)))
+"""
+
+
+def gil_cost():
+    """What a background compile (a thread) costs the user's thread: the NumPy tier's
+    step on moons MLP(2,[16,16,1]) (Python-bound: the worst case for the GIL), median of
+    5-step fits, alone and while another trainer compiles. Pinned to one CPU (as the
+    rest of the benchmarks), so the two threads also share that core."""
+    with tempfile.TemporaryDirectory(prefix="symdiff-bench-cache-") as cache:
+        env = dict(os.environ, SYMDIFF_CACHE_DIR=cache, SYMDIFF_TIERS="on")
+        r = subprocess.run([sys.executable, "-c", GIL_SCRIPT], env=env, capture_output=True,
+                           text=True, check=True)
+        return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+@contextlib.contextmanager
+def _numpy_tier():
+    """Trainers made here run the NumPy tier throughout (no compile queued)."""
+    from symdiff.trainer_tiers import TrainerTiers
+    saved = TrainerTiers.ready, TrainerTiers.queue, os.environ.get("SYMDIFF_TIERS")
+    TrainerTiers.ready = lambda self, key: False
+    TrainerTiers.queue = lambda self, key, args: None
+    os.environ["SYMDIFF_TIERS"] = "on"
+    try:
+        yield
+    finally:
+        TrainerTiers.ready, TrainerTiers.queue = saved[:2]
+        if saved[2] is None:
+            os.environ.pop("SYMDIFF_TIERS")
+        else:
+            os.environ["SYMDIFF_TIERS"] = saved[2]
 
 
 def xent(n_batches=10, batch=64, steps=50):
@@ -121,12 +217,21 @@ def xent(n_batches=10, batch=64, steps=50):
                             init="he", seed=3, batch_size=batch, verbose=False)
     start = t.params
     out = {}
+    t.compile()            # the compiled tier from the first timed step (not the NumPy tier)
     t.fit(X, labels, 2)
 
     def run():
         t.params = start
         t.fit(X, labels, steps=steps, batch_size=batch)
     out["symdiff (whole run, one fit call)"] = best_of(run, 5) / steps * 1e6
+    with _numpy_tier():    # what a new trainer's first steps run while it compiles
+        u = symdiff.mlp_trainer([784, 128, 10], activation="relu", loss="softmax_ce", lr=0.1,
+                                init="he", seed=3, batch_size=batch, verbose=False)
+
+        def run_numpy():
+            u.params = start
+            u.fit(X, labels, steps=steps, batch_size=batch)
+        out["symdiff NumPy tier (whole run, one fit call)"] = best_of(run_numpy, 5) / steps * 1e6
     if jax is not None:   # the same net, loss and minibatch gather, every step in one jit(lax.scan)
         import jax.numpy as jnp
         order = np.concatenate([np.random.default_rng(0).permutation(len(X))
@@ -184,6 +289,8 @@ def main():
     print("lecture MLP(3,[4,4,1]) µs/step:", results.setdefault("lecture", lecture()), flush=True)
     print("moons MLP(2,[16,16,1]) µs/step:", results.setdefault("moons", moons()), flush=True)
     print("compile MLP(2,[64,64,1]) s:", results.setdefault("compile", compile_times()), flush=True)
+    print("CLI mlp moons, whole process s:", results.setdefault("cli", cli_times()), flush=True)
+    print("NumPy tier step during a background compile:", results.setdefault("gil", gil_cost()), flush=True)
     print("MLP(784,[128,10]) softmax_ce batch 64 µs/step:", results.setdefault("xent", xent()), flush=True)
     return results
 

@@ -112,7 +112,29 @@ def _plain_numba_messages():
     if errors is None:    # read when Numba is imported (the job below may import it)
         os.environ.setdefault("NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING", "1")
     elif not isinstance(errors._termcolor_inst, _PlainScheme.of(errors)):
-        errors._termcolor_inst = _PlainScheme.of(errors)()
+        plain = errors._termcolor_inst = _PlainScheme.of(errors)()
+        # modules that took the scheme when they were imported (before us) keep their own
+        for name in _SCHEME_HOLDERS:
+            module = sys.modules.get(name)
+            if module is not None and hasattr(module, "_termcolor"):
+                module._termcolor = plain
+        if hasattr(errors, "ColorShell"):   # and any instance left: no stream swapping
+            errors.ColorShell = _NoColorShell
+
+
+# Numba modules holding ``_termcolor = errors.termcolor()`` from their import
+_SCHEME_HOLDERS = ("numba.core.types.functions", "numba.core.typing.typeof",
+                   "numba.core.compiler_machinery", "numba.core.ir", "numba.core.typeinfer")
+
+
+class _NoColorShell:
+    """Stands in for Numba's ColorShell (colorama's init/reinit/deinit): touches no stream."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
 
 class _PlainScheme:

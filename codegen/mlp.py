@@ -16,6 +16,7 @@ Activations and formula losses are the core's differentiated programs, inlined
 its functions with ``numba.njit`` (the only place here that touches Numba).
 ``unroll=True`` configs are printed by ``codegen.mlp_unrolled`` instead.
 """
+import threading
 from contextlib import contextmanager
 
 from symdiff.expr import var
@@ -529,7 +530,7 @@ def train_source(lay):
     state = _state_args(opt)
     c = Code()
     args = ", ".join(["params"] + state + ["X", "Y", "order", "batch_size", "steps", "t0",
-                                           "losses", "report_every"])
+                                           "losses", "report_every", "start=0"])
     with c.block(f"def train({args}):"):
         c('"""Run `steps` training steps; losses[step] = total loss before that step\'s update.')
         c()
@@ -537,26 +538,41 @@ def train_source(lay):
         c("batch_size 0: every step uses all samples. Otherwise a step uses the samples")
         c("order[epoch, b*batch_size:(b + 1)*batch_size] (a shuffle per epoch).")
         c("Returns the number of steps done: fewer than `steps` if the loss became NaN or")
-        c('inf (that step\'s loss is in losses; its update is not applied)."""')
+        c("inf (that step's loss is in losses; its update is not applied).")
+        c('start: the first step to run (a fit resumed at a later step, same step numbers)."""')
         c("n = X.shape[1] if batch_size == 0 else batch_size")
+        rows = 1 in config.blas_layers   # layer 1 reads X through np.dot only: a batch can be rows
         with c.block("if batch_size:", "X comes Fortran-ordered: a sample's features adjacent"):
-            c(f"XB = np.empty(({sizes[0]}, n))")
+            if rows:
+                c(f"XR = np.empty((n, {sizes[0]}))", "the batch's samples as rows, each copied whole")
+                c("XB = XR.T", "X[feature, sample] for np.dot, which reads it transposed")
+            else:
+                c(f"XB = np.empty(({sizes[0]}, n))")
             c("YB = np.empty(n, np.int64)" if softmax else f"YB = np.empty(({sizes[-1]}, n))")
             c("batches = X.shape[1]//batch_size", "batches per epoch")
         with c.block("else:"):
-            c("XB = np.ascontiguousarray(X)", "full batch: X comes C-ordered (no copy)")
+            if rows:
+                c("XB = np.asfortranarray(X)", "full batch: the layout of a batch's XB (one copy)")
+            else:
+                c("XB = np.ascontiguousarray(X)", "full batch: X comes C-ordered (no copy)")
             c("YB = Y")
             c("batches = 1")
         c("layers = new_layers(n)", "fresh arrays: Numba knows they do not overlap")
         c("deltas = new_layers(n)", "their gradients, same shapes")
         c("grads = new_params()")
-        with c.block("for step in range(steps):"):
+        with c.block("for step in range(start, steps):"):
             with c.block("if batch_size:"):
                 c("epoch, batch = step//batches, step % batches")
                 c("rows = order[epoch, batch*n:(batch + 1)*n]", "this batch's samples")
-                with c.block(f"for i in range({sizes[0]}):", "row by row: X[i, row] and X[i + 1, row] share a cache line"):
-                    with c.block("for s in range(n):"):
-                        c("XB[i, s] = X[i, rows[s]]")
+                if rows:
+                    with c.block("for s in range(n):", "sample by sample: X[:, row] and XR[s, :] are contiguous"):
+                        c("row = rows[s]")
+                        with c.block(f"for i in range({sizes[0]}):"):
+                            c("XR[s, i] = X[i, row]")
+                else:
+                    with c.block(f"for i in range({sizes[0]}):", "row by row: X[i, row] and X[i + 1, row] share a cache line"):
+                        with c.block("for s in range(n):"):
+                            c("XB[i, s] = X[i, rows[s]]")
                 with c.block("for s in range(n):"):
                     if softmax:
                         c("YB[s] = Y[rows[s]]")
@@ -598,6 +614,7 @@ def predict_source(lay):
 
 
 # -- compilation ---------------------------------------------------------------------------------
+_COMPILE_LOCK = threading.Lock()
 COMPILED = ("learning_rate", "new_layers", "new_params", "forward", "loss_and_grads", "update",
             "accuracy", "train", "predict")
 
@@ -608,6 +625,11 @@ def compile_module(source):
     ``progress`` stays Python (called from ``objmode``). Compilation happens on first call;
     ``cache=True`` keeps the machine code beside the module for the next process.
     """
+    with _COMPILE_LOCK:   # the background compile and the user's thread: one wraps it
+        return _compile_module(source)
+
+
+def _compile_module(source):
     import numba
     from . import cache
     from .compiled import OPTIONS

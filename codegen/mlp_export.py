@@ -66,6 +66,7 @@ def fit(X, y, steps, batch_size=None, seed=0):
         rng = np.random.default_rng(seed)
         epochs = -(-steps // (n // batch_size))
         order = np.array([rng.permutation(n) for _ in range(epochs)], dtype=np.int64)
+        X = np.asfortranarray(X)   # a sample's features adjacent, as train's batch gather reads them
     losses = np.empty(steps)
     done = train(PARAMS, *STATE, X, Y, order, batch_size, steps, STEPS_DONE[0], losses, 0)
     STEPS_DONE[0] += done

@@ -319,8 +319,10 @@ class Trainer:
         self.verbose = verbose
         self.batch_size = settings["batch_size"]
         self._source = None
-        self._module = None
         self._python = None
+        self._module = None          # a module set here runs every call (tests: t.python)
+        from .trainer_tiers import TrainerTiers
+        self._tiers = TrainerTiers(self)
         rng = np.random.default_rng(settings["seed"])
         self._params = tuple(np.ascontiguousarray(a, dtype=np.float64)
                              for W, b in init_params(config.sizes, settings["init"], rng)
@@ -344,11 +346,9 @@ class Trainer:
 
     @property
     def module(self):
-        """The generated module with its functions compiled by Numba (on first use)."""
-        if self._module is None:
-            from codegen.mlp import compile_module
-            self._module = compile_module(self.source)
-        return self._module
+        """The generated module with its functions compiled by Numba (on first use; waits
+        for a compile running in the background)."""
+        return self._module if self._module is not None else self._tiers.compiled()
 
     @property
     def python(self):
@@ -359,19 +359,21 @@ class Trainer:
         return self._python
 
     def compile(self):
-        """Compile now (otherwise the first fit or predict does)."""
-        n = self.sizes[0]
-        X = np.zeros((2, n))
-        y = self._dummy_targets(2)
-        self.loss_and_grads(X, y)
-        self.predict(X)
-        m = self.module
-        steps = 1
-        losses = np.empty(steps)
-        params = tuple(p.copy() for p in self._params)
-        state = tuple(tuple(a.copy() for a in s) for s in self._state)
-        XT, Y = self._arrays(X, y)
-        m.train(params, *state, XT, Y, np.zeros((0, 0), np.int64), 0, steps, 0, losses, 0)
+        """Compile now and wait (or load from the cache): later calls run compiled code.
+
+        Without it, the first ``fit`` or ``predict`` runs NumPy code at once and queues the
+        compile in the background; ``fit`` switches to the compiled trainer as soon as it
+        is ready (``symdiff.trainer_tiers``). This compiles ``train`` for the trainer's own
+        batch_size (full batch or minibatches: X's layout differs)."""
+        X = np.zeros((2, self.sizes[0]))
+        XT, Y = self._arrays(X, self._dummy_targets(2))
+        order = np.zeros((0, 0), np.int64)
+        key = "C"
+        if self.batch_size is not None:
+            XT, order, key = np.asfortranarray(XT), np.zeros((1, 2), np.int64), "F"
+        self._tiers.compile(key, (self._params, *self._state, XT, Y, order, 0, 1, 0,
+                                  np.empty(1), 0, 0))
+        self.loss_and_grads(X, self._dummy_targets(2))
         return self
 
     def _dummy_targets(self, n):
@@ -422,8 +424,9 @@ class Trainer:
         self.steps_done = 0
 
     # -- data --------------------------------------------------------------------------------
-    def _arrays(self, X, y=None, what="X"):
-        """X (n, n_in) -> X[feature, sample]; y -> Y[output, sample] or int labels."""
+    def _arrays(self, X, y=None, what="X", fortran=False):
+        """X (n, n_in) -> X[feature, sample] (C-ordered, or Fortran-ordered: rows X as given
+        need no copy then); y -> Y[output, sample] or int labels."""
         n_in, n_out = self.sizes[0], self.sizes[-1]
         for name, a in ((what, X), ("y", y)):
             if isinstance(a, np.ma.MaskedArray):
@@ -443,7 +446,7 @@ class Trainer:
         if not np.all(np.isfinite(X)):
             bad = np.argwhere(~np.isfinite(X))[0]
             raise FormulaError(f"{what} holds NaN or inf (first at row {bad[0]}, column {bad[1]})")
-        XT = np.ascontiguousarray(X.T)
+        XT = np.asfortranarray(X.T) if fortran else np.ascontiguousarray(X.T)
         if y is None:
             return XT, None
         n = X.shape[0]
@@ -502,25 +505,24 @@ class Trainer:
             raise FormulaError(f"steps must be a positive integer, not {steps!r:.40}")
         steps = int(steps)
         bs = self.batch_size if batch_size == "trainer" else _batch_size(batch_size)
-        XT, Y = self._arrays(X, y)
+        # minibatches: X[feature, sample] Fortran-ordered (a sample's features adjacent, as
+        # train's batch gather reads them), which rows X are as given (no copy)
+        XT, Y = self._arrays(X, y, fortran=bs is not None)
         n = XT.shape[1]
         if bs is None or bs >= n:
             bs, order = 0, np.zeros((0, 0), np.int64)
+            XT = np.ascontiguousarray(XT)
         else:
             order = self._order(n, steps, bs)
-            XT = np.asfortranarray(XT)   # a sample's features adjacent: train's batch gather reads them in one sweep
         verbose = self.verbose if verbose is None else verbose
         if report_every is None:
             report_every = max(1, steps // 100) if verbose else 0
         losses = np.empty(steps)
-        module = self.module
         bar = _Progress(steps, self.config.loss.name) if verbose else None
-        module.REPORT[0] = bar
-        try:
-            done = module.train(self._params, *self._state, XT, Y, order, bs, steps,
-                                self.steps_done, losses, int(report_every) if bar else 0)
+        try:   # NumPy code until the compiled trainer is ready (symdiff.trainer_tiers)
+            done = self._tiers.train(self._params, self._state, XT, Y, order, bs, steps,
+                                     self.steps_done, losses, bar, int(report_every))
         finally:
-            module.REPORT[0] = None
             if bar:
                 bar.close()
         if done < steps:
@@ -532,7 +534,7 @@ class Trainer:
     def predict(self, X):
         """Outputs of the net (after output_activation), shape (n, n_out)."""
         XT, _ = self._arrays(X)
-        return np.ascontiguousarray(self.module.predict(self._params, XT).T)
+        return np.ascontiguousarray(self._tiers.predict(self._params, XT).T)
 
     def loss_and_grads(self, X, y, python=False):
         """(total loss, [(dW1, db1), ...]) at the current params, full batch."""

@@ -304,7 +304,7 @@ def lecture_trainers():
     """The micrograd lecture config, compiled: loops and fully unrolled."""
     cfg = dict(activation="tanh", output_activation="tanh", loss="mse", reduction="sum", lr=0.1,
                seed=0, verbose=False)
-    return {u: symdiff.mlp_trainer([3, 4, 4, 1], unroll=u, **cfg) for u in (False, True)}
+    return {u: symdiff.mlp_trainer([3, 4, 4, 1], unroll=u, **cfg).compile() for u in (False, True)}
 
 
 LECTURE_X = np.array([[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]])
@@ -357,7 +357,7 @@ def _clone(t):
 @pytest.fixture(scope="module")
 def hinge_trainer():
     return symdiff.mlp_trainer([2, 6, 5, 1], activation="relu", loss="hinge", l2=1e-4,
-                               lr="1.0 - 0.9*step/steps", seed=0, batch_size=16, verbose=False)
+                               lr="1.0 - 0.9*step/steps", seed=0, batch_size=16, verbose=False).compile()
 
 
 def test_compiled_minibatch_training_equals_plain_python(hinge_trainer):
@@ -375,7 +375,7 @@ def test_compiled_blas_layers_equal_plain_python():
     pytest.importorskip("scipy", reason="BLAS layers need SciPy (the optional extra 'blas')")
     X, labels = small_data(20, 3)
     t = symdiff.mlp_trainer([3, 5, 3], activation="tanh", loss="softmax_ce", blas=True, l2=1e-3,
-                            optimizer="adam", lr=0.01, batch_size=8, verbose=False)
+                            optimizer="adam", lr=0.01, batch_size=8, verbose=False).compile()
     twin = plain(_clone(t))
     twin.params = t.params
     np.testing.assert_allclose(t.fit(X, labels % 3, 5), twin.fit(X, labels % 3, 5), rtol=1e-12)
@@ -453,6 +453,7 @@ def test_save_and_load_continue_identically(hinge_trainer, tmp_path):
     t.save(tmp_path / "t.npz")
     u = symdiff.load_trainer(tmp_path / "t.npz", verbose=False)
     assert u.source == t.source and u.steps_done == 5
+    u._module = hinge_trainer.module   # the same tier as t: bit for bit
     np.testing.assert_array_equal(t.fit(X, y, 5), u.fit(X, y, 5))
 
 
@@ -555,7 +556,7 @@ def test_bad_data_raises_before_compiling(what, X, y, match):
     t = symdiff.mlp_trainer([2, 4, 1], loss="hinge", verbose=False)
     with pytest.raises(FormulaError, match=match):
         t.fit(X, y, steps=3)
-    assert t._module is None
+    assert t._tiers._compiled is None and not t._tiers._jobs   # nothing queued either
 
 
 def test_bad_labels_steps_and_params():
@@ -571,7 +572,7 @@ def test_bad_labels_steps_and_params():
         t.params = [(np.zeros((2, 4)), np.zeros(4)), (np.zeros((3, 4)), np.zeros(3))]
     with pytest.raises(FormulaError, match="2 \\(W, b\\) pairs"):
         t.params = [(np.zeros((4, 2)), np.zeros(4))]
-    assert t._module is None
+    assert t._tiers._compiled is None and not t._tiers._jobs   # nothing queued either
 
 
 def test_params_round_trip_and_initializations():

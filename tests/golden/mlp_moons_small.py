@@ -161,14 +161,15 @@ def progress(step, loss, accuracy):
         REPORT[0](step, loss, accuracy)
 
 
-def train(params, X, Y, order, batch_size, steps, t0, losses, report_every):
+def train(params, X, Y, order, batch_size, steps, t0, losses, report_every, start=0):
     """Run `steps` training steps; losses[step] = total loss before that step's update.
 
     X[feature, sample], Y[output, sample] (integer labels Y[sample] for softmax_ce).
     batch_size 0: every step uses all samples. Otherwise a step uses the samples
     order[epoch, b*batch_size:(b + 1)*batch_size] (a shuffle per epoch).
     Returns the number of steps done: fewer than `steps` if the loss became NaN or
-    inf (that step's loss is in losses; its update is not applied)."""
+    inf (that step's loss is in losses; its update is not applied).
+    start: the first step to run (a fit resumed at a later step, same step numbers)."""
     n = X.shape[1] if batch_size == 0 else batch_size
     if batch_size:                                    # X comes Fortran-ordered: a sample's features adjacent
         XB = np.empty((2, n))
@@ -181,7 +182,7 @@ def train(params, X, Y, order, batch_size, steps, t0, losses, report_every):
     layers = new_layers(n)                            # fresh arrays: Numba knows they do not overlap
     deltas = new_layers(n)                            # their gradients, same shapes
     grads = new_params()
-    for step in range(steps):
+    for step in range(start, steps):
         if batch_size:
             epoch, batch = step//batches, step % batches
             rows = order[epoch, batch*n:(batch + 1)*n]  # this batch's samples
