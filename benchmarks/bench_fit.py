@@ -34,15 +34,15 @@ def lre(value, certified):
     return max(0.0, min(15.0, -math.log10(abs(value - certified) / abs(certified))))
 
 
-def numpy_model(text):
-    """The model text as a NumPy function of (x, *b) for curve_fit (trusted text from the
-    data file of this repository, not user input)."""
+def numpy_model(text, inputs=("x",)):
+    """The model text as a NumPy function of (X, *b) for curve_fit, X the rows of the inputs
+    (trusted text from the data file of this repository, not user input)."""
     from symdiff.api import differentiate
     d = differentiate(text)
-    names = [k for k in d.inputs if k != "x"]
+    names = [k for k in d.inputs if k not in inputs]
 
-    def f(x, *b):
-        return d.value(x=x, **dict(zip(names, b)))
+    def f(X, *b):
+        return d.value(**dict(zip(inputs, X)), **dict(zip(names, b)))
     return f, names
 
 
@@ -57,13 +57,15 @@ def main(quick: bool = False) -> list[Table]:
     total = 0
     for name, p in problems.items():
         names = [f"b{i + 1}" for i in range(len(p["certified"]))]
-        x, y = np.array(p["x"]), np.array(p["y"])
-        f, order = numpy_model(p["model"])
+        inputs = [k for k in ("x", "x1", "x2") if k in p]     # Nelson has two predictors
+        data = {k: np.array(p[k]) for k in (*inputs, "y")}
+        X, y = np.vstack([data[k] for k in inputs]), data["y"]
+        f, order = numpy_model(p["model"], inputs)
         for k, start in enumerate(p["starts"]):
             total += 1
-            sd.fit(p["model"], {"x": x, "y": y}, dict(zip(names, start)))     # compile outside the timing
+            sd.fit(p["model"], data, dict(zip(names, start)))     # compile outside the timing
             t0 = time.perf_counter()
-            r = sd.fit(p["model"], {"x": x, "y": y}, dict(zip(names, start)))
+            r = sd.fit(p["model"], data, dict(zip(names, start)))
             t_sd = time.perf_counter() - t0
             rows = [("symdiff.fit", [r.params[n] for n in names], [r.stderr[n] for n in names], t_sd)]
             if scipy is not None:
@@ -75,7 +77,7 @@ def main(quick: bool = False) -> list[Table]:
                     try:
                         with warnings.catch_warnings(), np.errstate(all="ignore"):
                             warnings.simplefilter("ignore")
-                            popt, pcov = curve_fit(f, x, y, p0=p0, **kw)
+                            popt, pcov = curve_fit(f, X, y, p0=p0, **kw)
                         got = dict(zip(order, popt))
                         se = dict(zip(order, np.sqrt(np.diag(pcov))))
                         rows.append((label, [got[n] for n in names], [se[n] for n in names],

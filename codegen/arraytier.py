@@ -162,6 +162,67 @@ def _float(x):
     return np.float64(x)
 
 
+_SPLIT = 134217729.0     # 2**27 + 1: Dekker's splitting constant
+
+
+def _split(a):
+    """Dekker's split: a = hi + lo, each with at most 26 significant bits."""
+    t = _SPLIT * a
+    hi = t - (t - a)
+    return hi, a - hi
+
+
+_TINY = 2.0 ** -900      # below this, the emulation's partial products could underflow
+
+
+_BLOCK = 8192           # elements per pass: the ~40 temporaries stay in the CPU's caches
+
+
+def _fma(a, b, c):
+    """vmath.fma over arrays (in blocks of ``_BLOCK`` elements, see ``_fma_block``)."""
+    a, b, c = (np.asarray(v, np.float64) for v in (a, b, c))
+    shape = np.broadcast_shapes(a.shape, b.shape, c.shape)
+    size = math.prod(shape)
+    if size <= _BLOCK:
+        return _fma_block(a, b, c)
+    a, b, c = (v.ravel() if v.ndim else v for v in np.broadcast_arrays(a, b, c))
+    out = np.empty(size)
+    for k in range(0, size, _BLOCK):
+        out[k:k + _BLOCK] = _fma_block(*(v[k:k + _BLOCK] for v in (a, b, c)))
+    return out.reshape(shape)
+
+
+def _fma_block(a, b, c):
+    """vmath.fma over arrays with the same bits: a*b + c rounded once. Boldo and Melquiond's
+    emulation ("Emulation of FMA and correctly rounded sums: proved algorithms using rounding
+    to odd", IEEE Trans. Computers 57(4), 2008): a*b = uh + ul exactly (Dekker), c + uh =
+    th + tl exactly (TwoSum), then RN(th + RO(tl + ul)), RO the rounding to odd (from
+    TwoSum's error and one nextafter). Elements outside its proof's range (overflow, a tiny
+    product or result, an exact zero, inf or nan: all make ``out`` non-finite or tiny) take
+    vmath.fma's exact rational arithmetic. About 40 array operations."""
+    with np.errstate(all="ignore"):
+        uh = a * b
+        ah, al = _split(a)
+        bh, bl = _split(b)
+        ul = ((ah * bh - uh) + ah * bl + al * bh) + al * bl
+        th = c + uh
+        z = th - c
+        tl = (c - (th - z)) + (uh - z)
+        s = tl + ul
+        z = s - tl
+        e = (tl - (s - z)) + (ul - z)
+        fix = (e != 0) & ((np.asarray(s).view(np.int64) & 1) == 0)
+        if np.any(fix):
+            s = np.where(fix, np.nextafter(s, np.copysign(np.inf, e)), s)
+        out = np.asarray(th + s)
+        hard = ~(np.abs(out) >= _TINY) | ~(np.abs(out) < np.inf) | ((uh != 0) & (np.abs(uh) < _TINY))
+    if np.any(hard):
+        a, b, c, hard = np.broadcast_arrays(a, b, c, hard)
+        out = np.array(np.broadcast_to(out, hard.shape), dtype=np.float64)
+        out[hard] = [vmath.fma(x, y, z) for x, y, z in zip(a[hard], b[hard], c[hard])]
+    return out[()] if out.ndim == 0 else out
+
+
 _sd_pow = _elementwise(_pow, 2)
 BUILTINS = {"_sd_where": np.where, "_sd_or": np.logical_or, "_sd_and": np.logical_and,
             "_sd_not": np.logical_not, "_sd_float": _float, "_sd_pow": _sd_pow,
@@ -176,7 +237,7 @@ def vmath_arrays():
     from . import vmath_special
     modules = [(vmath, vmath.PUBLIC_FUNCTIONS), (vmath_special, vmath_special.JIT_FUNCTIONS)]
     namespace = {k: v for m, _ in modules for k, v in vars(m).items() if k.isupper()}   # constants
-    namespace.update(BUILTINS, np=np)
+    namespace.update(BUILTINS, np=np, fma=_fma)
 
     def source():
         parts = ['"""codegen.vmath\'s functions, rewritten by codegen.arraytier to run over arrays."""']

@@ -4,6 +4,7 @@ worker processes, and the same fit with NumPy on this machine for comparison.
     python examples/fit_dask.py                     # N = 10**8 (needs ~5 GB of memory per copy)
     python examples/fit_dask.py --n 1e6 --chunk 2.5e5 --workers 2
     python examples/fit_dask.py --n 1e8 --no-numpy  # only the distributed fit
+    python examples/fit_dask.py --scheduler tcp://host:8786   # on a running Dask cluster
 
 Each chunk is generated on its worker (nothing of size N crosses the network): every
 Levenberg-Marquardt step is one distributed pass returning J^T J, J^T r and r^T r summed
@@ -11,6 +12,7 @@ over the chunks. The single-machine run (with ``--numpy``, the default up to 2*1
 points) fits the same data in memory with symdiff.fit's default solver.
 """
 import argparse
+import contextlib
 import os
 import time
 
@@ -48,6 +50,8 @@ def main(argv=None):
     p.add_argument("--numpy", dest="numpy", action="store_true", default=None,
                    help="also fit in memory with NumPy (default: when N <= 2e7)")
     p.add_argument("--no-numpy", dest="numpy", action="store_false")
+    p.add_argument("--scheduler", default=None,
+                   help="address of a running Dask scheduler to use (default: start a LocalCluster)")
     args = p.parse_args(argv)
     n, size = int(args.n), int(args.chunk)
     os.environ.setdefault("NUMBA_NUM_THREADS", str(args.threads))
@@ -55,8 +59,13 @@ def main(argv=None):
     import symdiff
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=args.workers, threads_per_worker=args.threads, processes=True,
-                      dashboard_address=None, silence_logs=40) as cluster, Client(cluster):
+    if args.scheduler:
+        cluster = contextlib.nullcontext(args.scheduler)
+    else:
+        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=args.threads, processes=True,
+                               dashboard_address=None, silence_logs=40)
+    with cluster as address, Client(address) as client:
+        workers = len(client.scheduler_info()["workers"])
         import dask
         x, y = dask.persist(*dask_data(n, size))     # generated once, kept on the workers
         dask.compute(x.sum(), y.sum())
@@ -65,7 +74,7 @@ def main(argv=None):
         r = symdiff.fit(MODEL, {"x": x, "y": y}, START)
         seconds = time.perf_counter() - t
     print(r)
-    print(f"dask: {n:.3g} points in chunks of {size:.3g} on {args.workers} worker processes "
+    print(f"dask: {n:.3g} points in chunks of {size:.3g} on {workers} worker processes "
           f"x {args.threads} thread(s): {seconds:.2f} s, {r.steps} distributed passes, "
           f"{n * r.steps / seconds / 1e6:.1f} M point-evaluations/s")
     if args.numpy if args.numpy is not None else n <= 2 * 10**7:

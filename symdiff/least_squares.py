@@ -9,6 +9,9 @@ covariance, and the normal-equations path for big data (``_fit_big``).
   rounding, the minimum nearest the start: ``_choose``); the winner is then restarted
   (alternating "lm" and "trf") until a restart no longer lowers the cost. A solver that
   stalls far from a minimum is thereby overruled by one that does not.
+- where the loss is at the rounding level of the data (exact data, e.g. NIST's Lanczos1),
+  it is recomputed with 40 digits at the solution (``exact_cost``): the standard errors
+  scale with sqrt(loss), which float64 residuals give only to a few digits there;
 - from ``BIG`` points on, "auto" runs Levenberg-Marquardt on the normal equations instead,
   summed chunk by chunk (``normal_equations.py``, the algorithm of fits on Dask data):
   one pass over the data per step, no n x p Jacobian in memory.
@@ -136,6 +139,43 @@ def _choose(found, res, x0):
     return min(ties, key=lambda out: float(np.sum(((out.x - x0) / scale) ** 2)))
 
 
+ROUNDING_LEVEL = 1e-20   # loss / sum((y/sigma)**2) below which float64 residuals are rounding noise
+EXACT_POINTS = 1000      # at most this many points are re-evaluated with 40 digits
+
+
+def exact_cost(d, names, x, columns, target, cost):
+    """The cost (half the loss) at the solution x, recomputed with 40 significant digits
+    where float64 cannot resolve it: a fit to exact data (NIST's Lanczos1, rss 1.4e-25) has
+    residuals at the rounding level of y, each then only good to a few digits, and the
+    standard errors scale with sqrt(loss). Up to EXACT_POINTS points; the model is evaluated
+    by SymPy (evalf, no code generated) at the float values of x and the data, exactly as
+    given. Elsewhere, or where SymPy cannot give a number, the float64 cost stands."""
+    y = np.asarray(columns[target], dtype=float)
+    sigma = columns.get("fit_sigma")
+    w = y if sigma is None else y / sigma
+    n = y.shape[0]
+    if n > EXACT_POINTS or not 2 * cost <= ROUNDING_LEVEL * float(np.sum(w * w)):
+        return cost
+    try:
+        import sympy
+        expr = d.graph.to_sympy(d.root)
+        symbols = {s.name: s for s in expr.free_symbols}
+        at = expr.xreplace({symbols[k]: sympy.Float(float(v), 40) for k, v in zip(names, x) if k in symbols})
+        cols = {k: np.broadcast_to(np.asarray(v, dtype=float), (n,)) for k, v in columns.items()
+                if k in symbols and k not in names}
+        total = sympy.Float(0, 40)
+        for i in range(n):
+            value = at.xreplace({symbols[k]: sympy.Float(float(c[i]), 40) for k, c in cols.items()}).evalf(40)
+            r = value - sympy.Float(float(y[i]), 40)
+            if sigma is not None:
+                r = r / sympy.Float(float(np.broadcast_to(sigma, (n,))[i]), 40)
+            total += r * r
+        exact = float(total) / 2
+    except Exception:   # a function SymPy cannot evaluate numerically: keep float64's
+        return cost
+    return exact if np.isfinite(exact) else cost
+
+
 def covariance(J, cost, n, p, absolute_sigma=False):
     """curve_fit's covariance from the Jacobian at the solution, by SVD."""
     _, s, vt = np.linalg.svd(J, full_matrices=False)
@@ -170,10 +210,11 @@ def _fit_squares(d, text, names, columns, n, target, x0, bounds, method, progres
     if not success:
         message = f"did not converge: {message}"
     J = res.jac(out.x)
-    cov = covariance(J, out.cost, n, p, absolute_sigma)
+    cost = exact_cost(d, names, out.x, columns, target, out.cost)
+    cov = covariance(J, cost, n, p, absolute_sigma)
     stderr = np.sqrt(np.diag(cov))
     progress.close("converged" if success else "stopped")
-    return FitResult(text, d, names, out.x, stderr, cov, 2 * out.cost, success, message, nfev,
+    return FitResult(text, d, names, out.x, stderr, cov, 2 * cost, success, message, nfev,
                      method, n, "squares", columns, target)
 
 

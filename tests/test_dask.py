@@ -103,15 +103,16 @@ def test_workers_build_kernels_from_a_pickle(client):
     np.testing.assert_array_equal(remote, d.value(b1=2.0, b2=0.1, x=x))
 
 
-def test_example_runs_small():
-    """examples/fit_dask.py end to end (its own LocalCluster), at 20,000 points."""
+def test_example_runs_small(client):
+    """examples/fit_dask.py end to end at 20,000 points, on this module's LocalCluster
+    (--scheduler: a second cluster's start would double the file's time)."""
     import os
     import subprocess
     import sys
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
     done = subprocess.run([sys.executable, os.path.join(root, "examples", "fit_dask.py"), "--n", "2e4",
-                           "--chunk", "5e3", "--workers", "2", "--numpy"],
+                           "--chunk", "5e3", "--scheduler", client.scheduler.address, "--numpy"],
                           capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "converged" in done.stdout and "largest relative difference in the parameters" in done.stdout
