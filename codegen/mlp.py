@@ -436,6 +436,20 @@ def _param_loops(c, lay, k, which, body):
             body(f"b{k}", "[j]")
 
 
+def update_steps(opt, p, idx=""):
+    """One parameter's optimizer step as (target, "=" or "-=", value) statements, ``idx``
+    the element's subscript (empty for whole arrays); the compiled and the NumPy trainer
+    print the same steps."""
+    g, v, m = f"d{p}{idx}", f"v{p}{idx}", f"m{p}{idx}"
+    if opt == "sgd":
+        return [(f"{p}{idx}", "-=", f"lr*{g}")]
+    if opt == "momentum":
+        return [(v, "=", f"MOMENTUM*{v} + {g}"), (f"{p}{idx}", "-=", f"lr*{v}")]
+    return [(m, "=", f"BETA1*{m} + (1.0 - BETA1)*{g}"),
+            (v, "=", f"BETA2*{v} + (1.0 - BETA2)*{g}*{g}"),
+            (f"{p}{idx}", "-=", f"lr*({m}/correction1)/(np.sqrt({v}/correction2) + EPS)")]
+
+
 def update_source(lay):
     config = lay.config
     c = Code()
@@ -460,15 +474,8 @@ def update_source(lay):
             c("correction2 = 1.0 - BETA2**t")
 
         def body(p, idx):
-            if opt == "sgd":
-                c(f"{p}{idx} -= lr*d{p}{idx}")
-            elif opt == "momentum":
-                c(f"v{p}{idx} = MOMENTUM*v{p}{idx} + d{p}{idx}")
-                c(f"{p}{idx} -= lr*v{p}{idx}")
-            else:
-                c(f"m{p}{idx} = BETA1*m{p}{idx} + (1.0 - BETA1)*d{p}{idx}")
-                c(f"v{p}{idx} = BETA2*v{p}{idx} + (1.0 - BETA2)*d{p}{idx}*d{p}{idx}")
-                c(f"{p}{idx} -= lr*(m{p}{idx}/correction1)/(np.sqrt(v{p}{idx}/correction2) + EPS)")
+            for target, assign, value in update_steps(opt, p, idx):
+                c(f"{target} {assign} {value}")
 
         for k in range(1, lay.L + 1):
             _param_loops(c, lay, k, "W", body)

@@ -27,7 +27,7 @@ from symdiff.expr import var
 
 from . import arraytier
 from .mlp import FUNCTIONS, RESERVED, Code, Layout, _helpers, _tuple, constants, describe, \
-    learning_rate_source
+    learning_rate_source, update_steps
 from .mlp_inline import inline
 
 NAMES = {"cols", "sq", "dloss", "loss", "n", "m", "e", "total", "correction1", "correction2"}
@@ -148,16 +148,9 @@ def update_source(lay):
             c(f"{_tuple(['v' + p for p in names])} = v")
             c("correction1 = 1.0 - BETA1**t")
             c("correction2 = 1.0 - BETA2**t")
-        for p in names:
-            if opt == "sgd":
-                c(f"{p}[...] = {p} - lr*d{p}")
-            elif opt == "momentum":
-                c(f"v{p}[...] = MOMENTUM*v{p} + d{p}")
-                c(f"{p}[...] = {p} - lr*v{p}")
-            else:
-                c(f"m{p}[...] = BETA1*m{p} + (1.0 - BETA1)*d{p}")
-                c(f"v{p}[...] = BETA2*v{p} + (1.0 - BETA2)*d{p}*d{p}")
-                c(f"{p}[...] = {p} - lr*(m{p}/correction1)/(np.sqrt(v{p}/correction2) + EPS)")
+        for p in names:    # the compiled update's steps, on whole arrays, in place
+            for target, assign, value in update_steps(opt, p):
+                c(f"{target}[...] = {target} - {value}" if assign == "-=" else f"{target}[...] = {value}")
     return c.text()
 
 
