@@ -61,6 +61,11 @@ class Job:
             self.work = None
             self._event.set()
 
+    def usable(self):
+        """False once the job is lost to a fork or belongs to another process (a fork's
+        parent): whoever holds it should queue the work again."""
+        return not self.lost and self.pid == os.getpid()
+
     def __repr__(self):
         state = "lost" if self.lost else "failed" if self.error else "done" if self.done() else "pending"
         return f"<background job {self.name}: {state}>"

@@ -23,9 +23,7 @@ or payload: NumPy's ``where`` and Numba's ``select`` keep different NaN operands
 A compile that fails in the background is reported once (RuntimeWarning) and the
 derivative keeps running the array tier.
 """
-import math
 import os
-import sys
 import threading
 import warnings
 
@@ -99,14 +97,12 @@ class Tiers:
     def _key(self, mask, grad, size):
         if self.use_tape():
             return ("tape",)
-        from .kernels import PARALLEL_MIN
-        return ("loops", tuple(mask), bool(grad), size >= PARALLEL_MIN)
+        from .kernels import parallel_pays
+        return ("loops", tuple(mask), bool(grad), parallel_pays(self.kernels.program, size, grad))
 
     def _job(self, key):
         job = self._jobs.get(key)
-        if job is not None and (job.lost or job.pid != os.getpid()):
-            return None          # lost to a fork: queue it again
-        return job
+        return job if job is not None and job.usable() else None   # lost to a fork: queue it again
 
     def ready(self, key):
         job = self._job(key)

@@ -20,7 +20,6 @@ minibatches); later calls run it directly.
 - A compile that fails in the background is reported once (RuntimeWarning) and the
   trainer keeps running the NumPy tier. A fork loses the queued compile; it is queued again.
 """
-import os
 import threading
 import warnings
 
@@ -70,9 +69,7 @@ class TrainerTiers:
 
     def _job(self, key):
         job = self._jobs.get(key)
-        if job is not None and (job.lost or job.pid != os.getpid()):
-            return None          # lost to a fork: queue it again
-        return job
+        return job if job is not None and job.usable() else None   # lost to a fork: queue it again
 
     def ready(self, key):
         job = self._job(key)
