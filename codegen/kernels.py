@@ -119,6 +119,19 @@ def module_source(program, mask=None):
     return "\n\n".join(parts)
 
 
+def blocked(program, grad=True):
+    """Whether the program's gradient loops run in blocks (codegen/loops_blocked.py)."""
+    return grad and 1 + len(program.grads) >= loops_blocked.MIN_RESULTS
+
+
+def parallel_pays(program, size, grad=True):
+    """Whether a call over ``size`` points takes the ``prange`` loop. Never for blocked
+    loops: they are write-bound (a second thread gains little) and Numba's parallel passes
+    over their inlined blocks are slow: the neuron Hessian's prange loop took 41 s to
+    compile against 6.7 s for its serial loop, and calls meanwhile ran the array tier."""
+    return size >= PARALLEL_MIN and not blocked(program, grad)
+
+
 def compile_program(program, mask=None):
     """The program's kernel module (with loops for ``mask``), compiled lazily."""
     inline = inline_policy(program)
@@ -247,8 +260,9 @@ class Kernels:
                     out[...] = row
             return outs
         if parallel is None:
-            parallel = size >= PARALLEL_MIN and numba.get_num_threads() > 1
-        parallel = parallel and parallel_allowed()   # not in a fork of a GNU OpenMP process
+            parallel = parallel_pays(self.program, size, grad) and numba.get_num_threads() > 1
+        # not in a fork of a GNU OpenMP process; blocked loops always serial (parallel_pays)
+        parallel = parallel and parallel_allowed() and not blocked(self.program, grad)
         name = ("grad" if grad else "value") + ("_ploop" if parallel else "_loop")
         self.get(mask)(name, *args, *outs)
         return outs

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import symdiff
-from codegen import loops_blocked, streams
+from codegen import kernels, loops_blocked, streams
 
 
 @pytest.mark.parametrize("m", [0, 1, 7, 8, 9, 63, 64, 65, 200])
@@ -48,15 +48,22 @@ def test_blocked_streaming_loop_equals_the_tape_to_the_bit():
         assert plain[0] == vs[k] and plain[-1] == Hs["c"]["c"][k]
 
 
-def test_blocked_streaming_prange_loop_equals_the_serial_one():
-    """Each thread streams its own blocks and fences them before the loop's threads join."""
+def test_blocked_loops_run_serial_even_when_asked_for_threads():
+    """Blocked loops never take their prange twin (its compile took 41 s against 6.7 s for
+    the serial loop, kernels.parallel_pays): a call big enough for threads, or one that asks
+    for them, runs the serial loop and gives its numbers."""
     h = symdiff.hessian("sigmoid(a*x + b*y + c)", kernel="straight")
     n = 3 * loops_blocked.BLOCK + 5
     x = np.random.default_rng(3).normal(size=n)
     mask = tuple(v in ("x", "y") for v in h.inputs)
     args = tuple({"a": 0.5, "x": x, "b": -2.0, "y": x[::-1].copy(), "c": 0.25}[v] for v in h.inputs)
     k = h.kernels
+    assert kernels.blocked(k.program) and not kernels.parallel_pays(k.program, 10**7)
     serial = k.arrays(mask, args, [np.empty(n) for _ in range(21)], parallel=False)
-    parallel = k.arrays(mask, args, [np.empty(n) for _ in range(21)], parallel=True)
-    for s, p in zip(serial, parallel):
+    asked = k.arrays(mask, args, [np.empty(n) for _ in range(21)], parallel=True)
+    for s, p in zip(serial, asked):
         assert np.array_equal(s, p)
+    assert not k.get(mask).module.grad_ploop.signatures   # never compiled
+    plain = h.python.value_and_grad(*(dict(a=0.5, x=x[7], b=-2.0, y=x[::-1][7], c=0.25)[v]
+                                      for v in h.inputs))
+    assert plain[0] == serial[0][7] and plain[-1] == serial[-1][7]
