@@ -223,6 +223,12 @@ def _fma_block(a, b, c):
     return out[()] if out.ndim == 0 else out
 
 
+def _scale2(p, k):
+    """vmath.scale2 over arrays: p * 2**k rounded once (np.ldexp)."""
+    with np.errstate(all="ignore"):
+        return np.ldexp(p, np.clip(k, -2**31, 2**31 - 1))
+
+
 _sd_pow = _elementwise(_pow, 2)
 BUILTINS = {"_sd_where": np.where, "_sd_or": np.logical_or, "_sd_and": np.logical_and,
             "_sd_not": np.logical_not, "_sd_float": _float, "_sd_pow": _sd_pow,
@@ -237,7 +243,7 @@ def vmath_arrays():
     from . import vmath_special
     modules = [(vmath, vmath.PUBLIC_FUNCTIONS), (vmath_special, vmath_special.JIT_FUNCTIONS)]
     namespace = {k: v for m, _ in modules for k, v in vars(m).items() if k.isupper()}   # constants
-    namespace.update(BUILTINS, np=np, fma=_fma)
+    namespace.update(BUILTINS, np=np, fma=_fma, scale2=_scale2)
 
     def source():
         parts = ['"""codegen.vmath\'s functions, rewritten by codegen.arraytier to run over arrays."""']

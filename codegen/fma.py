@@ -1,12 +1,14 @@
-"""vmath's ``fma`` (``codegen/fma_exact.py``) under Numba: the ``llvm.fma.f64`` intrinsic
-(one rounding; a vfmadd instruction on x86-64, vectorized with the loop). Importing this
-module registers it (``vmath.jit_namespace`` does); the plain-Python ``fma`` gives the same
-bits by exact rational arithmetic, and neither it nor vmath imports numba."""
+"""vmath's ``fma`` and ``scale2`` (``codegen/fma_exact.py``) under Numba: the ``llvm.fma.f64``
+intrinsic (one rounding; a vfmadd instruction on x86-64, vectorized with the loop) and
+``llvm.ldexp`` (vscalefpd with AVX-512). Importing this module registers them
+(``vmath.jit_namespace`` does); the plain-Python versions give the same bits (exact
+rational arithmetic, ``math.ldexp``), and neither they nor vmath import numba."""
+import numpy as np
 from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic, overload
 
-from .fma_exact import fma
+from .fma_exact import fma, scale2
 
 
 @intrinsic
@@ -24,4 +26,22 @@ def _llvm_fma(typingctx, a, b, c):
 def _fma(a, b, c):
     def impl(a, b, c):
         return _llvm_fma(float(a), float(b), float(c))
+    return impl
+
+
+@intrinsic
+def _llvm_ldexp(typingctx, p, k):
+    sig = types.float64(types.float64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        f64, i32 = ir.DoubleType(), ir.IntType(32)
+        fn = builder.module.declare_intrinsic("llvm.ldexp", [f64, i32], ir.FunctionType(f64, [f64, i32]))
+        return builder.call(fn, [args[0], builder.trunc(args[1], i32)])
+    return sig, codegen
+
+
+@overload(scale2, inline="always")
+def _scale2(p, k):
+    def impl(p, k):
+        return _llvm_ldexp(float(p), np.int64(k))
     return impl

@@ -1,6 +1,7 @@
-"""``fma(a, b, c)``: a*b + c rounded once, in plain Python (exact rational arithmetic).
+"""``fma(a, b, c)``: a*b + c rounded once, in plain Python (exact rational arithmetic), and
+``scale2(p, k)``: p * 2**k rounded once (``math.ldexp``).
 
-vmath's ``vexp`` calls it; ``codegen/fma.py`` registers its compiled version (the
+vmath's ``vexp`` calls both; ``codegen/fma.py`` registers its compiled version (the
 ``llvm.fma`` intrinsic) and ``codegen/arraytier.py`` has the NumPy version: the same bits
 everywhere. This module imports neither numba nor vmath."""
 import math
@@ -24,3 +25,15 @@ def fma(a, b, c):
         return exact.numerator / exact.denominator
     except OverflowError:
         return math.inf if exact > 0 else -math.inf
+
+
+def scale2(p, k):
+    """p * 2**k rounded once (overflow to inf, gradual underflow to subnormals and 0), for
+    an integer k with |k| < 2**31 (any k if p is nan or inf). In plain Python ``math.ldexp``; under Numba
+    the ``llvm.ldexp`` intrinsic, registered by ``codegen/fma.py`` (``vscalefpd`` with
+    AVX-512, vectorized with the loop): the same bits."""
+    p = float(p)
+    try:
+        return math.ldexp(p, int(k))
+    except OverflowError:
+        return math.copysign(math.inf, p)

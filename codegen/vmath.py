@@ -74,7 +74,7 @@ import types
 
 import numpy as np
 
-from .fma_exact import fma
+from .fma_exact import fma, scale2
 
 __all__ = [
     "vexp", "vexpm1", "vlog", "vlog1p", "vsin", "vcos", "vsincos", "vtanh",
@@ -182,9 +182,9 @@ def vexp(x):
     :func:`fma` (one rounding; 14 vfmadd instead of 14 multiplies and 14
     adds: the neuron's fused sum runs 1.2x faster), with the same bits in
     plain Python, in the NumPy array tier and compiled.
-    2**k is applied as two factors 2**k1 * 2**k2 (k1 = floor(k/2)), each
-    built from its exponent bits, so overflow gives inf and underflow gives
-    gradual subnormals / 0 with a single final rounding.  x is clamped to
+    2**k is applied by :func:`scale2` (ldexp: one vscalefpd with AVX-512),
+    so overflow gives inf and underflow gives gradual subnormals / 0 with a
+    single rounding.  x is clamped to
     [-1000, 1000] first (exp is already inf/0 there), nan propagates.
     """
     x = float(x)                     # no-op under Numba; tames numpy scalars
@@ -202,13 +202,10 @@ def vexp(x):
     q = fma(q, r4, fma(fma(EXP_Q6, r, EXP_Q5), r2, fma(EXP_Q4, r, EXP_Q3)))
     q = fma(r, fma(r, fma(r, q, EXP_Q2), EXP_Q1), EXP_Q0)
     p = 1.0 + fma(r2, q, r)
-    # k in [-1443, 1443]; the mask makes the shift operand provably >= 0.
-    ki = ((np.float64(kd).view(np.int64) - SHIFT_BITS) + 2048) & 4095
-    k1 = (ki >> 1) - 1024
-    k2 = (ki - 2048) - k1
-    s1 = float(np.int64((k1 + 1023) << 52).view(np.float64))
-    s2 = float(np.int64((k2 + 1023) << 52).view(np.float64))
-    return (p * s1) * s2
+    # k in [-1443, 1443] as an integer, from the bits of kd (no float-to-int
+    # conversion, which would be undefined for nan; p is nan then anyway)
+    ki = np.float64(kd).view(np.int64) - SHIFT_BITS
+    return scale2(p, ki)             # p * 2**k rounded once
 
 
 def vexpm1(x):
