@@ -39,6 +39,14 @@ CALL_SECONDS = {"tanh": 0.45, "softplus": 0.45, "sigmoid": 0.35, "exp": 0.2, "lo
                 "sin": 0.17, "cos": 0.17}
 
 
+def aligned_empty(size):
+    """``np.empty(size)`` whose data starts on a 64-byte line: streaming stores
+    (``codegen/streams.py``) then write every line of it whole."""
+    raw = np.empty(size + 8)
+    skip = (-raw.ctypes.data % 64) // 8
+    return raw[skip:skip + size]
+
+
 def compile_estimate(program):
     """Seconds of CPU Numba takes to compile the program's inlined loop (after its first
     compile in the process): it grows with each inlined transcendental call, and a little
@@ -241,7 +249,7 @@ class Kernels:
         rows of one array for the tape (which writes them in one go, no copy)."""
         if self.kind == "tape":
             return list(np.empty((n, size)))
-        return [np.empty(size) for _ in range(n)]
+        return [aligned_empty(size) for _ in range(n)]
 
     def arrays(self, mask, args, outs, grad=True, parallel=None):
         """Run the loop for ``mask`` over ``args``, writing one 1-D array per result."""
