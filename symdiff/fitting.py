@@ -129,15 +129,17 @@ def check_inputs(d, data, params, target, weights):
 # --- the entry point --------------------------------------------------------------------
 def fit(model, data, params, target="y", loss="squares", method="auto", bounds=None,
         weights=None, verbose=False, absolute_sigma=False, max_steps=None, kernel="auto",
-        lr=1e-3, steps=2000):
+        lr=0.1, steps=10000):
     """Fit ``model`` (formula text or a sympy.Expr) to ``data`` from the starting values
     ``params``; see the module docstring and docs/fit.md.
 
     ``target``: the data column holding the observations. ``loss``: "squares" (least
     squares), "absolute", "huber" or a formula in ``r`` (the residual divided by sigma).
     ``method``: "auto" (robust default), "trf"/"lm"/"dogbox" (one least-squares solver),
-    "bfgs"/"lbfgs" (other losses) or "adam" (first-order, on the fused sum; ``lr`` and
-    ``steps``). ``bounds``: ``{name: (low, high)}``. ``weights``: sigma per point (or one
+    "bfgs"/"lbfgs" (other losses) or "adam" (first-order, on the fused sum; ``lr``,
+    relative to each parameter's starting size, is halved whenever the loss stops falling,
+    and the fit has converged when it no longer falls at 1e-4 of ``lr``; at most ``steps``
+    passes, then ``success`` is False). ``bounds``: ``{name: (low, high)}``. ``weights``: sigma per point (or one
     number). ``max_steps``: evaluations per solver run.
     """
     from .api import differentiate

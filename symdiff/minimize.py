@@ -58,27 +58,41 @@ def minimize_loss(value_and_grad, start, bounds, method="auto", max_steps=None, 
         f"{how}{', then Nelder-Mead' if polish else ''}: {out.message}"
 
 
-def adam(value_and_grad, x0, bounds, n, lr, steps, beta1=0.9, beta2=0.999, eps=1e-12):
+def adam(value_and_grad, x0, bounds, n, lr, steps, beta1=0.9, beta2=0.999, eps=1e-12,
+         patience=50, settle=1e-4):
     """Full-batch Adam on the mean loss; ``lr`` is relative to each parameter's starting
-    size (|x0|, or 1 where x0 is 0), so parameters of any scale move alike."""
+    size (|x0|, or 1 where x0 is 0), so parameters of any scale move alike.
+
+    Plain Adam at a fixed rate circles the minimum at a distance set by the rate and never
+    says whether it got there. Here, when the best loss has not fallen for ``patience``
+    steps (or the loss is not finite), the rate is halved and Adam restarts from the best
+    point; the fit has converged when the loss no longer falls even at ``settle`` times the
+    starting rate. Running out of ``steps`` before that is reported: success False.
+    Returns (x, loss, evaluations, message, success)."""
     scale = np.where(x0 != 0, np.abs(x0), 1.0)
     x = np.array(x0, dtype=float)
-    m = np.zeros_like(x)
-    v = np.zeros_like(x)
     best_x, best = x.copy(), math.inf
-    value = math.nan
-    for t in range(1, steps + 1):
+    m, v, t, rate, since = np.zeros_like(x), np.zeros_like(x), 0, float(lr), 0
+    for step in range(1, steps + 1):
         value, g = value_and_grad(x)
-        if not np.isfinite(value) or not np.all(np.isfinite(g)):
-            return best_x, best, t, f"adam: the loss became {value} at step {t}", math.isfinite(best)
-        if value < best:
-            best, best_x = value, x.copy()
+        finite = math.isfinite(value) and bool(np.all(np.isfinite(g)))
+        if finite and (value < best - 1e-15 * abs(best) if math.isfinite(best) else True):
+            best, best_x, since = value, x.copy(), 0
+        else:
+            since += 1
+        if not finite or since >= patience:      # settle: a smaller rate, from the best point
+            rate, since = rate / 2, 0
+            if not math.isfinite(best):
+                return best_x, best, step, f"adam: the loss is {value} at the starting point", False
+            if rate < lr * settle:
+                return best_x, best, step, f"adam: converged after {step} steps", True
+            x, m, v, t = best_x.copy(), np.zeros_like(x), np.zeros_like(x), 0
+            continue
+        t += 1
         g = g * scale / n
         m = beta1 * m + (1 - beta1) * g
         v = beta2 * v + (1 - beta2) * g * g
-        step = lr * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
-        x = np.clip(x - step * scale, bounds[0], bounds[1])
-    value, _ = value_and_grad(x)
-    if value < best:
-        best, best_x = value, x
-    return best_x, best, steps + 1, f"adam: {steps} steps", True
+        move = rate * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
+        x = np.clip(x - move * scale, bounds[0], bounds[1])
+    return best_x, best, steps, (f"adam: did not converge in {steps} steps (the loss was still "
+                                 f"falling at rate {rate / lr:.3g} x lr); raise steps= or lr="), False

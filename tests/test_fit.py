@@ -122,6 +122,18 @@ def test_adam_reaches_the_least_squares_fit():
     assert r.stderr["b1"] == pytest.approx(p["stderr"][0], rel=1e-3)
 
 
+def test_adam_that_runs_out_of_steps_says_so():
+    """Adam at a fixed rate never knows it has arrived: it used to report success after any
+    number of steps (b1 = 768 instead of 239 at its old defaults). Now a fit that runs out of
+    steps has success False, and the defaults converge."""
+    data = {"x": MISRA["x"], "y": MISRA["y"]}
+    r = symdiff.fit(MISRA["model"], data, {"b1": 500, "b2": 1e-4}, method="adam", steps=100)
+    assert not r.success and "did not converge" in r.message and "NOT CONVERGED" in str(r)
+    r = symdiff.fit(MISRA["model"], data, {"b1": 250, "b2": 5e-4}, method="adam")
+    assert r.success and "converged" in r.message
+    assert r.params["b1"] == pytest.approx(MISRA["certified"][0], rel=1e-6)
+
+
 def test_result_display():
     r = symdiff.fit(MISRA["model"], {"x": MISRA["x"], "y": MISRA["y"]}, {"b1": 500, "b2": 1e-4})
     text = str(r)
