@@ -83,6 +83,13 @@ def check_inputs(d, data, params, target, weights):
                            hint="the model predicts the target: leave it out of the formula")
     names = [k for k in d.inputs if k not in params] + [target]
     columns = {k: data[k] for k in names}
+    if isinstance(weights, str):      # the name of a data column, as the CLI's --weights COLUMN
+        if weights not in data:
+            close = closest(weights, list(data))
+            raise FormulaError(f"weights names {weights!r}, which is not a data column",
+                               hint=(f"did you mean {close!r}? " if close else "")
+                               + "data columns: " + ", ".join(data))
+        weights = data[weights]
     if weights is not None:
         columns["fit_sigma"] = weights
     n = None
@@ -119,6 +126,10 @@ def check_inputs(d, data, params, target, weights):
             n = length if n is None else n
     if n is None:
         raise FormulaError("data holds no arrays, only single numbers", hint="give the observations as arrays")
+    if n < len(params):     # nothing to fit, or more unknowns than equations: no unique answer
+        raise FormulaError(f"{n} data point{'' if n == 1 else 's'} for {len(params)} parameters"
+                           + (f" ({', '.join(params)})" if n else ""),
+                           hint="a fit needs at least as many points as parameters (more, for standard errors)")
     if weights is not None and not _is_dask(columns["fit_sigma"]):
         if np.any(columns["fit_sigma"] <= 0):
             raise FormulaError("weights (sigma) must be positive",
@@ -140,7 +151,7 @@ def fit(model, data, params, target="y", loss="squares", method="auto", bounds=N
     relative to each parameter's starting size, is halved whenever the loss stops falling,
     and the fit has converged when it no longer falls at 1e-4 of ``lr``; at most ``steps``
     passes, then ``success`` is False). ``bounds``: ``{name: (low, high)}``. ``weights``: sigma per point (or one
-    number). ``max_steps``: evaluations per solver run.
+    number, or the name of a data column). ``max_steps``: evaluations per solver run.
     """
     from .api import differentiate
     if method not in METHODS:

@@ -122,6 +122,14 @@ def test_adam_reaches_the_least_squares_fit():
     assert r.stderr["b1"] == pytest.approx(p["stderr"][0], rel=1e-3)
 
 
+def test_weights_may_name_a_data_column(noisy):
+    x, y, sigma = noisy
+    p0 = {"a": 1.0, "k": 1.0, "c": 0.0}
+    named = symdiff.fit(MODEL, {"x": x, "y": y, "s": sigma}, p0, weights="s")
+    given = symdiff.fit(MODEL, {"x": x, "y": y}, p0, weights=sigma)
+    assert named.params == given.params and named.stderr == given.stderr
+
+
 def test_adam_that_runs_out_of_steps_says_so():
     """Adam at a fixed rate never knows it has arrived: it used to report success after any
     number of steps (b1 = 768 instead of 239 at its old defaults). Now a fit that runs out of
@@ -169,6 +177,12 @@ def test_not_converging_says_so():
      "not a parameter", "b1"),
     (dict(data={"x": [1.0, 2.0], "y": [1.0, 2.0]}, params={"b1": 1.0, "b2": 1.0}, weights=[1.0, -1.0]),
      "positive", "standard deviations"),
+    (dict(data={"x": [], "y": []}, params={"b1": 1.0, "b2": 1.0}), "0 data points", "as many points"),
+    (dict(data={"x": [1.0], "y": [2.0]}, params={"b1": 1.0, "b2": 1.0}), "1 data point for 2", "as many points"),
+    (dict(data={"x": [1.0, 2.0], "y": [1.0, 2.0]}, params={"b1": 1.0, "b2": 1.0}, loss="2.0"),
+     "does not use r", "log"),
+    (dict(data={"x": [1.0, 2.0], "y": [1.0, 2.0]}, params={"b1": 1.0, "b2": 1.0}, weights="sigma"),
+     "not a data column", "x, y"),
 ])
 def test_bad_input_raises_formula_error_with_hint(kwargs, match, hint):
     with pytest.raises(symdiff.FormulaError, match=match) as info:
