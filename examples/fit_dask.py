@@ -7,8 +7,8 @@ worker processes, and the same fit with NumPy on this machine for comparison.
     python examples/fit_dask.py --scheduler tcp://host:8786   # on a running Dask cluster
 
 Each chunk is generated on its worker (nothing of size N crosses the network): every
-Levenberg-Marquardt step is one distributed pass returning J^T J, J^T r and r^T r summed
-over the chunks. The single-machine run (with ``--numpy``, the default up to 2*10**7
+evaluation of the least-squares solvers is one distributed pass returning each chunk's R
+factor of [J | r] ((p + 1)**2 numbers). The single-machine run (with ``--numpy``, the default up to 2*10**7
 points) fits the same data in memory with symdiff.fit's default solver.
 """
 import argparse

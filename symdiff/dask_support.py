@@ -12,19 +12,19 @@ the optional ``[dask]`` extra).
   rebuilt into a ``Derivative`` once per worker process; its kernel module and Numba's
   compiled code come from the on-disk cache (``$SYMDIFF_CACHE_DIR``), so a worker compiles
   only what no process on its machine has compiled before.
-- ``fit`` on Dask data: least squares by Levenberg-Marquardt on the normal equations,
-  each step one distributed pass that returns J^T J, J^T r and r^T r summed over the
-  blocks (p x p numbers per block, never an n x p Jacobian on one machine); other losses
-  by ``scipy.optimize.minimize`` on distributed fused sums.
+- ``fit`` on Dask data: least squares by the solvers of in-memory fits
+  (``least_squares.solve_squares``) on the R factor of ``[J | r]`` (symdiff/
+  compressed_squares.py): each evaluation is one distributed pass in which every block
+  returns its (p + 1) x (p + 1) R, combined by one more QR (never an n x p Jacobian on one
+  machine), and the answer is the NumPy fit's to rounding; other losses by
+  ``scipy.optimize.minimize`` on distributed fused sums.
 """
 import math
 import pickle
-import time
 
 import numpy as np
 
 from .errors import FormulaError
-from .normal_equations import covariance_from_normal, levenberg_marquardt
 
 _BUILT = {}      # per process: program digest -> Derivative
 
@@ -190,19 +190,17 @@ def _aligned(columns):
     return out
 
 
-def _moments_block(kernel, names, data_names, target, x, scalars, *blocks):
-    """J^T J, J^T r and r^T r of one block, flattened (one row); the block is summed in
-    cache-sized pieces, as in-memory fits sum their data (``InMemoryMoments``)."""
-    from .normal_equations import InMemoryMoments
+def _factor_block(kernel, names, data_names, target, x, scalars, *blocks):
+    """The R factor of one block's ``[J | r]``, as in-memory fits compute it chunk by chunk."""
+    from .compressed_squares import chunk_factor
     d = kernel.derivative()
     cols = dict(scalars)
     cols.update(zip(data_names, blocks))
-    A, g, c = InMemoryMoments(d, names, cols, target)(x)
-    return np.concatenate([A.ravel(), g, [c]]).reshape(1, -1)
+    return chunk_factor(d, names, cols, target, x)[None]
 
 
-class Moments:
-    """One distributed pass per call: (J^T J, J^T r, r^T r) at a parameter vector."""
+class Factor:
+    """One distributed pass per call: the R factor of ``[J | r]`` at a parameter vector."""
 
     def __init__(self, d, names, columns, target):
         self.kernel = BlockKernel(d)
@@ -211,43 +209,58 @@ class Moments:
         self.arrays = {k: v for k, v in cols.items() if not isinstance(v, float)}
         self.scalars = {k: v for k, v in cols.items() if isinstance(v, float)}
         self.target = target
-        self.passes = 0
+
+    def rounding_noise(self):
+        """``least_squares.rounding_noise`` of the target, in one pass."""
+        y = self.arrays[self.target]
+        sigma = self.arrays.get("fit_sigma", self.scalars.get("fit_sigma", 1.0))
+        return 0.5 * (16 * np.finfo(float).eps) ** 2 * float(((y / sigma) ** 2).sum().compute())
 
     def __call__(self, x):
         import dask.array as da
-        p = len(self.names)
+        from .compressed_squares import r_factor
+        k = len(self.names) + 1
         first = next(iter(self.arrays.values()))
-        parts = da.map_blocks(_moments_block, self.kernel, self.names, list(self.arrays), self.target,
+        parts = da.map_blocks(_factor_block, self.kernel, self.names, list(self.arrays), self.target,
                               [float(v) for v in x], self.scalars, *self.arrays.values(),
-                              new_axis=1, chunks=((1,) * first.numblocks[0], (p * p + p + 1,)),
-                              dtype=np.float64, meta=np.empty((0, 0)))
-        total = parts.sum(axis=0).compute()
-        self.passes += 1
-        return total[:p * p].reshape(p, p), total[p * p:p * p + p], float(total[-1])
+                              new_axis=[1, 2], chunks=((1,) * first.numblocks[0], (k,), (k,)),
+                              dtype=np.float64, meta=np.empty((0, 0, 0)))
+        return r_factor(parts.compute().reshape(-1, k))
 
 
 def fit_dask(d, text, names, columns, n, target, x0, bounds, loss, total, verbose,
              absolute_sigma, max_steps):
     """``symdiff.fit`` on Dask data; ``total``: the loss derivative (``reduce="sum"``) for
     losses other than squares."""
-    from .fit_result import FitResult
+    from .compressed_squares import CompressedResiduals
+    from .fit_result import FitResult, Progress
+    from .least_squares import EXACT_POINTS, fit_residuals
     _check_finite(columns)
     p = len(names)
-    moments = Moments(d, names, columns, target)
-    x, c, A, success, message = levenberg_marquardt(moments, x0, bounds, max_steps or 500, verbose)
-    steps = moments.passes
-    if loss != "squares":
-        x, c, success, message, extra = _other_loss(total, names, columns, x, bounds)
-        steps += extra
-        stderr, cov = np.full(p, np.nan), np.full((p, p), np.nan)
-    else:
-        cov = covariance_from_normal(A, c, n, p, absolute_sigma)
-        stderr = np.sqrt(np.diag(cov))
+    factor = Factor(d, names, columns, target)
+    progress = Progress(verbose and loss == "squares")
+    res = CompressedResiduals(factor, p, factor.rounding_noise(), progress)
+
+    def exact_columns():     # a few points: their loss is recomputed with 40 digits
+        import dask
+        lazy = {k: v for k, v in columns.items() if _is_dask(v)}
+        done = dict(zip(lazy, dask.compute(*lazy.values())))
+        return {k: done.get(k, v) for k, v in columns.items()}
+
+    r = fit_residuals(res, d, text, names, columns, n, target, x0, bounds, "auto", progress,
+                      absolute_sigma, max_steps, exact_columns if n <= EXACT_POINTS else None,
+                      lean=True)     # every evaluation is a distributed pass
+    r.method = "dask"
+    if loss == "squares":
+        return r
+    x = np.array([r.params[k] for k in names]) if r.success else x0
+    x, c, success, message, extra = _other_loss(total, names, columns, x, bounds)
     if verbose:
         import sys
-        print(f"symdiff fit (dask): {message} after {steps} passes, loss {c:.10g}", file=sys.stderr)
-    return FitResult(text, d, names, x, stderr, cov, c, success, message, steps, "dask-lm", n,
-                     loss if loss in ("squares", "absolute", "huber") else f"sum({loss})", None, target)
+        print(f"symdiff fit (dask): {message} after {r.steps + extra} passes, loss {c:.10g}", file=sys.stderr)
+    return FitResult(text, d, names, x, np.full(p, np.nan), np.full((p, p), np.nan), c, success, message,
+                     r.steps + extra, "dask", n, loss if loss in ("absolute", "huber") else f"sum({loss})",
+                     None, target)
 
 
 def _other_loss(total, names, columns, x0, bounds):

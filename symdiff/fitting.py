@@ -12,9 +12,9 @@ meant to be robust without tuning (``solve_squares``):
   each run from the starting point and the lowest cost wins; the winner is then restarted
   (alternating "lm" and "trf") until a restart no longer lowers the cost. A solver that
   stalls far from a minimum is thereby overruled by one that does not.
-- from ``BIG`` points on, "auto" runs Levenberg-Marquardt on the normal equations instead,
-  summed chunk by chunk (``normal_equations.py``, the algorithm of fits on Dask data):
-  one pass over the data per step, no n x p Jacobian in memory.
+- from ``BIG`` points on, "auto" runs the same solvers on the R factor of ``[J | r]``,
+  built chunk by chunk (``compressed_squares.py``, the algorithm of fits on Dask data):
+  one pass over the data per evaluation, no n x p Jacobian in memory, the same answer.
 
 Standard errors are ``curve_fit``'s: ``sqrt(diag(s^2 (J^T J)^-1))`` with ``s^2 = 2*cost/(n - p)``
 (``absolute_sigma=True``: without the ``s^2``), from the SVD of the exact Jacobian.

@@ -1,6 +1,7 @@
 """Least squares for ``symdiff.fit``: residuals and their exact compiled Jacobian,
 ``scipy.optimize.least_squares`` with robust defaults (``solve_squares``), curve_fit's
-covariance, and the normal-equations path for big data (``_fit_big``).
+covariance; big and Dask data run the same solvers on a compressed problem
+(``compressed_squares.py``).
 
 - tolerances at 1e-15 (the solvers stop when a step no longer changes anything), scaling
   ``x_scale="jac"`` (parameters of very different sizes);
@@ -12,9 +13,10 @@ covariance, and the normal-equations path for big data (``_fit_big``).
 - where the loss is at the rounding level of the data (exact data, e.g. NIST's Lanczos1),
   it is recomputed with 40 digits at the solution (``exact_cost``): the standard errors
   scale with sqrt(loss), which float64 residuals give only to a few digits there;
-- from ``BIG`` points on, "auto" runs Levenberg-Marquardt on the normal equations instead,
-  summed chunk by chunk (``normal_equations.py``, the algorithm of fits on Dask data):
-  one pass over the data per step, no n x p Jacobian in memory.
+- from ``BIG`` points on, "auto" runs the same solvers on the R factor of ``[J | r]``, built
+  chunk by chunk (``compressed_squares.py``, the algorithm of fits on Dask data): one
+  pass over the data per evaluation, no n x p Jacobian in memory; two solvers from the
+  start instead of three (``lean``), since each evaluation costs a pass over all the data.
 """
 import numpy as np
 
@@ -22,7 +24,7 @@ from .errors import FormulaError
 from .fit_result import FitResult
 
 TOL = 1e-15
-BIG = 200_000       # points from which method="auto" solves the normal equations chunk by chunk
+BIG = 200_000       # points from which method="auto" compresses the residuals chunk by chunk
 
 
 def _scipy_optimize():
@@ -63,6 +65,9 @@ class Residuals:
             self.progress.step(float(r @ r))
         return self._at
 
+    def rounding_noise(self):
+        return rounding_noise(self.y, self.sigma)
+
     def fun(self, p):
         return self._eval(p)[1]
 
@@ -87,8 +92,11 @@ def _run(optimize, res, x0, method, bounds, max_nfev):
     return out, out.message
 
 
-def solve_squares(res, x0, method, bounds, n, max_nfev=None):
-    """The least-squares minimum from x0: see the module docstring for the strategy."""
+def solve_squares(res, x0, method, bounds, n, max_nfev=None, lean=False):
+    """The least-squares minimum from x0: see the module docstring for the strategy.
+    ``lean`` (big and Dask data, where each evaluation is a pass over all of it): two
+    solvers from the start ("trf" and "lm", or "trf" and "dogbox" with bounds) and one
+    for the restarts, about half the evaluations (54 of 54 NIST fits still reach 6 digits)."""
     optimize = _scipy_optimize()
     p = len(x0)
     bounded = bounds is not None and (np.any(np.isfinite(bounds[0])) or np.any(np.isfinite(bounds[1])))
@@ -97,6 +105,7 @@ def solve_squares(res, x0, method, bounds, n, max_nfev=None):
     max_nfev = max_nfev or 200 * (p + 1)
     if method == "auto":
         methods = ["trf", "dogbox"] if bounded or n < p else ["trf", "lm", "dogbox"]
+        methods = methods[:2] if lean else methods
     else:
         if method == "lm" and (bounded or n < p):
             raise FormulaError("method='lm' needs at least as many points as parameters and no bounds",
@@ -113,6 +122,7 @@ def solve_squares(res, x0, method, bounds, n, max_nfev=None):
         return None, "; ".join(messages), nfev
     best = _choose(found, res, x0)
     polish = (["lm", "trf"] if "lm" in methods else ["trf", "dogbox"]) if method == "auto" else methods
+    polish = polish[1:] if lean and method == "auto" else polish
     for round_ in range(6):     # restart the best point until the cost stops falling
         improved = False
         for m in polish:
@@ -131,12 +141,16 @@ def _choose(found, res, x0):
     terms, e.g. a sum of exponentials, has several minima of one cost), the minimum
     nearest the starting point, relative to its size: the one its start leads to."""
     low = min(out.cost for out in found)
-    y = np.abs(np.asarray(res.y, dtype=float))
-    sigma = 1.0 if res.sigma is None else np.abs(res.sigma)
-    noise = 0.5 * float(np.sum((16 * np.finfo(float).eps * y / sigma) ** 2))
-    ties = [out for out in found if out.cost <= low + max(1e-10 * low, noise)]
+    ties = [out for out in found if out.cost <= low + max(1e-10 * low, res.rounding_noise())]
     scale = np.where(x0 != 0, np.abs(x0), 1.0)
     return min(ties, key=lambda out: float(np.sum(((out.x - x0) / scale) ** 2)))
+
+
+def rounding_noise(y, sigma):
+    """Half the sum of squares of 16 ulps of each scaled observation: costs closer than
+    this are equal to within the rounding of the data."""
+    w = np.abs(np.asarray(y, dtype=float)) / (1.0 if sigma is None else np.abs(sigma))
+    return 0.5 * float(np.sum((16 * np.finfo(float).eps * w) ** 2))
 
 
 ROUNDING_LEVEL = 1e-20   # loss / sum((y/sigma)**2) below which float64 residuals are rounding noise
@@ -179,7 +193,7 @@ def exact_cost(d, names, x, columns, target, cost):
 def covariance(J, cost, n, p, absolute_sigma=False):
     """curve_fit's covariance from the Jacobian at the solution, by SVD."""
     _, s, vt = np.linalg.svd(J, full_matrices=False)
-    threshold = np.finfo(float).eps * max(J.shape) * (s[0] if len(s) else 0.0)
+    threshold = np.finfo(float).eps * max(n, p) * (s[0] if len(s) else 0.0)   # J: n x p, or its R
     keep = s > threshold
     s, vt = s[keep], vt[keep]
     cov = (vt.T / s ** 2) @ vt
@@ -195,40 +209,45 @@ def covariance(J, cost, n, p, absolute_sigma=False):
 
 def _fit_squares(d, text, names, columns, n, target, x0, bounds, method, progress,
                  absolute_sigma, max_steps):
-    if method == "auto" and n >= BIG:
-        return _fit_big(d, text, names, columns, n, target, x0, bounds, progress, absolute_sigma, max_steps)
+    if method == "auto" and n >= BIG:     # chunk by chunk: no n x p Jacobian in memory
+        from .compressed_squares import CompressedResiduals, chunk_factor
+        res = CompressedResiduals(lambda x: chunk_factor(d, names, columns, target, x), len(names),
+                                  rounding_noise(columns[target], columns.get("fit_sigma")), progress)
+        r = fit_residuals(res, d, text, names, columns, n, target, x0, bounds, method, progress,
+                          absolute_sigma, max_steps)
+        r.method = "auto, chunked QR"
+        return r
     res = Residuals(d, names, columns, target, progress)
+    return fit_residuals(res, d, text, names, columns, n, target, x0, bounds, method, progress,
+                         absolute_sigma, max_steps)
+
+
+def fit_residuals(res, d, text, names, columns, n, target, x0, bounds, method, progress,
+                  absolute_sigma, max_steps, exact_columns=True, lean=None):
+    """``solve_squares`` on ``res`` (``Residuals``, or ``CompressedResiduals`` for big or
+    Dask data), and the result with curve_fit's covariance. ``exact_columns``: NumPy columns
+    for ``exact_cost`` (True: ``columns`` themselves; None: skip it). ``lean``: see
+    ``solve_squares`` (by default from ``BIG`` points on)."""
     bounded = np.any(np.isfinite(bounds[0])) or np.any(np.isfinite(bounds[1]))
-    out, message, nfev = solve_squares(res, x0, method, bounds if bounded else None, n, max_steps)
+    out, message, nfev = solve_squares(res, x0, method, bounds if bounded else None, n, max_steps,
+                                       lean=n >= BIG if lean is None else lean)
     p = len(names)
+    data = columns if exact_columns is True else None
     if out is None:
         progress.close("failed")
         nan = np.full(p, np.nan)
         return FitResult(text, d, names, x0, nan, np.full((p, p), np.nan), np.nan, False,
-                         f"the solver failed: {message}", nfev, method, n, "squares", columns, target)
+                         f"the solver failed: {message}", nfev, method, n, "squares", data, target)
     success = out.status > 0 and bool(np.all(np.isfinite(out.x)))
     if not success:
         message = f"did not converge: {message}"
     J = res.jac(out.x)
-    cost = exact_cost(d, names, out.x, columns, target, out.cost)
+    cost = out.cost
+    if exact_columns is not None:
+        cost = exact_cost(d, names, out.x, columns if exact_columns is True else exact_columns(),
+                          target, out.cost) if n <= EXACT_POINTS else out.cost
     cov = covariance(J, cost, n, p, absolute_sigma)
     stderr = np.sqrt(np.diag(cov))
     progress.close("converged" if success else "stopped")
     return FitResult(text, d, names, out.x, stderr, cov, 2 * cost, success, message, nfev,
-                     method, n, "squares", columns, target)
-
-
-def _fit_big(d, text, names, columns, n, target, x0, bounds, progress, absolute_sigma, max_steps):
-    """method="auto" on n >= BIG points: Levenberg-Marquardt on the normal equations,
-    summed chunk by chunk (symdiff/normal_equations.py), as fits on Dask data run. The
-    n x p Jacobian is never held whole, and each step costs one pass over the data."""
-    from .normal_equations import InMemoryMoments, covariance_from_normal, levenberg_marquardt
-    moments = InMemoryMoments(d, names, columns, target, progress)
-    x, c, A, success, message = levenberg_marquardt(moments, x0, bounds, max_steps or 500)
-    if not success:
-        message = f"did not converge: {message}"
-    p = len(names)
-    cov = covariance_from_normal(A, c, n, p, absolute_sigma)
-    progress.close("converged" if success else "stopped")
-    return FitResult(text, d, names, x, np.sqrt(np.diag(cov)), cov, c, success, message,
-                     moments.passes, "normal-equations LM", n, "squares", columns, target)
+                     method, n, "squares", data, target)

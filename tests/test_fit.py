@@ -232,16 +232,17 @@ def test_verbose_reports_progress(capsys, monkeypatch):
 
 
 def test_big_data_path_equals_least_squares(noisy, monkeypatch):
-    """From least_squares.BIG points, "auto" solves the normal equations chunk by chunk (the
-    algorithm of Dask fits); lowered here so that small data takes that path."""
-    from symdiff import least_squares, normal_equations
+    """From least_squares.BIG points, "auto" runs the solvers on the R factor of [J | r],
+    built chunk by chunk (the algorithm of Dask fits); lowered here so that small data
+    takes that path."""
+    from symdiff import compressed_squares, least_squares
     x, y, sigma = noisy
     monkeypatch.setattr(least_squares, "BIG", 100)
-    monkeypatch.setattr(normal_equations, "CHUNK", 64)      # several chunks
+    monkeypatch.setattr(compressed_squares, "CHUNK", 64)      # several chunks
     p0 = {"a": 1.0, "k": 1.0, "c": 0.0}
     big = symdiff.fit(MODEL, {"x": x, "y": y}, p0, weights=sigma)
     ref = symdiff.fit(MODEL, {"x": x, "y": y}, p0, weights=sigma, method="trf")
-    assert big.method == "normal-equations LM" and big.success
+    assert big.method == "auto, chunked QR" and big.success
     for k in p0:
         assert big.params[k] == pytest.approx(ref.params[k], rel=1e-8)
         assert big.stderr[k] == pytest.approx(ref.stderr[k], rel=1e-6)
