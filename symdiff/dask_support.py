@@ -229,16 +229,17 @@ class Factor:
 
 
 def fit_dask(d, text, names, columns, n, target, x0, bounds, loss, total, verbose,
-             absolute_sigma, max_steps):
+             absolute_sigma, max_steps, method="auto", lr=0.1, steps=10000):
     """``symdiff.fit`` on Dask data; ``total``: the loss derivative (``reduce="sum"``) for
-    losses other than squares."""
+    losses other than squares, and for the first-order methods."""
     from .compressed_squares import CompressedResiduals
     from .fit_result import FitResult, Progress
-    from .least_squares import EXACT_POINTS, fit_residuals
+    from .least_squares import EXACT_POINTS, covariance, fit_residuals
     _check_finite(columns)
     p = len(names)
     factor = Factor(d, names, columns, target)
-    progress = Progress(verbose and loss == "squares")
+    squares = loss == "squares" and method not in ("bfgs", "lbfgs", "adam")
+    progress = Progress(verbose and squares)
     res = CompressedResiduals(factor, p, factor.rounding_noise(), progress)
 
     def exact_columns():     # a few points: their loss is recomputed with 40 digits
@@ -247,37 +248,58 @@ def fit_dask(d, text, names, columns, n, target, x0, bounds, loss, total, verbos
         done = dict(zip(lazy, dask.compute(*lazy.values())))
         return {k: done.get(k, v) for k, v in columns.items()}
 
-    r = fit_residuals(res, d, text, names, columns, n, target, x0, bounds, "auto", progress,
-                      absolute_sigma, max_steps, exact_columns if n <= EXACT_POINTS else None,
+    nan = np.full(p, np.nan), np.full((p, p), np.nan)
+    name = loss if loss in ("squares", "absolute", "huber") else f"sum({loss})"
+    if method == "adam":      # first order from the start, as on NumPy data
+        from .minimize import adam
+        x, c, count, message, success = adam(_loss_function(total, names, columns), x0, bounds, n, lr, steps)
+        stderr, cov = nan
+        if loss == "squares" and success:
+            cov = covariance(res.jac(x), 0.5 * c, n, p, absolute_sigma)
+            stderr = np.sqrt(np.diag(cov))
+        return FitResult(text, d, names, x, stderr, cov, c, success, message, count, "dask adam", n,
+                         name, None, target)
+    r = fit_residuals(res, d, text, names, columns, n, target, x0, bounds,
+                      method if squares else "auto", progress, absolute_sigma, max_steps,
+                      exact_columns if n <= EXACT_POINTS else None,
                       lean=True)     # every evaluation is a distributed pass
     r.method = "dask"
-    if loss == "squares":
+    if squares:
         return r
     x = np.array([r.params[k] for k in names]) if r.success else x0
-    x, c, success, message, extra = _other_loss(total, names, columns, x, bounds)
+    x, c, success, message, extra = _other_loss(total, names, columns, x, bounds, method)
+    stderr, cov = nan
+    if loss == "squares" and success:       # bfgs on least squares: the usual errors
+        cov = covariance(res.jac(x), 0.5 * c, n, p, absolute_sigma)
+        stderr = np.sqrt(np.diag(cov))
     if verbose:
         import sys
         print(f"symdiff fit (dask): {message} after {r.steps + extra} passes, loss {c:.10g}", file=sys.stderr)
-    return FitResult(text, d, names, x, np.full(p, np.nan), np.full((p, p), np.nan), c, success, message,
-                     r.steps + extra, "dask", n, loss if loss in ("absolute", "huber") else f"sum({loss})",
+    return FitResult(text, d, names, x, stderr, cov, c, success, message, r.steps + extra, "dask", n, name,
                      None, target)
 
 
-def _other_loss(total, names, columns, x0, bounds):
+def _loss_function(total, names, columns, count=None):
+    """``value_and_grad(x)`` of the summed loss: one distributed pass per call."""
     import dask
-    from .minimize import minimize_loss
     cols = _aligned(columns)
     fixed = {k: v for k, v in cols.items() if k in total.inputs}
     fixed.setdefault("fit_sigma", 1.0)
-    count = [0]
 
     def value_and_grad(x):
         inputs = dict(fixed)
         inputs.update(zip(names, (float(v) for v in x)))
         value, grads = total(**inputs)
-        count[0] += 1
+        if count is not None:
+            count[0] += 1
         out = dask.compute(value, *(grads[k] for k in names))
         return float(out[0]), np.array([float(v) for v in out[1:]])
+    return value_and_grad
 
-    x, value, _, success, message = minimize_loss(value_and_grad, x0, bounds, polish=False)
+
+def _other_loss(total, names, columns, x0, bounds, method="auto"):
+    from .minimize import minimize_loss
+    count = [0]
+    x, value, _, success, message = minimize_loss(_loss_function(total, names, columns, count), x0, bounds,
+                                                  method, polish=False)
     return x, value, success, message, count[0]

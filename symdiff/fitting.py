@@ -173,9 +173,10 @@ def fit(model, data, params, target="y", loss="squares", method="auto", bounds=N
     if any(_is_dask(v) for v in columns.values()):
         from .dask_support import fit_dask
         from .fit_losses import loss_derivative
-        total = None if loss == "squares" else loss_derivative(text, target, loss, names, kernel)
+        first_order = loss != "squares" or method in ("bfgs", "lbfgs", "adam")
+        total = loss_derivative(text, target, loss, names, kernel) if first_order else None
         return fit_dask(d, text, names, columns, n, target, x0, (low, high), loss, total,
-                        verbose, absolute_sigma, max_steps)
+                        verbose, absolute_sigma, max_steps, method, lr, steps)
     from .fit_result import Progress
     progress = Progress(verbose)
     if loss == "squares" and method not in ("bfgs", "lbfgs", "adam"):

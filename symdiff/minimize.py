@@ -52,8 +52,10 @@ def minimize_loss(value_and_grad, start, bounds, method="auto", max_steps=None, 
             u, value = best.x, float(best.fun)
         if not improved or best is out:
             break
-    # BFGS stops with "precision loss" at a kink of the loss (|r|): the polish checked it.
-    success = bool(np.isfinite(value)) and (out.success or "precision" in str(out.message))
+    # BFGS stops with "precision loss" at a kink of the loss (|r|) or at the rounding floor,
+    # L-BFGS-B with "ABNORMAL" (its line search finds no lower loss): the polish checked it.
+    success = bool(np.isfinite(value)) and (out.success or "precision" in str(out.message)
+                                            or "ABNORMAL" in str(out.message))
     return u * scale, value * f0, count, success, \
         f"{how}{', then Nelder-Mead' if polish else ''}: {out.message}"
 

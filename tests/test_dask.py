@@ -94,6 +94,15 @@ def test_fit_on_dask_reaches_nist_certified_values(client):
         assert got.stderr[k] == pytest.approx(s, rel=1e-3)
 
 
+def test_fit_on_dask_runs_the_method_asked_for(client):
+    """method= was ignored on Dask data (every fit ran least squares): Adam runs there too."""
+    x = np.linspace(0.0, 800.0, 40)
+    y = 239.0 * (1 - np.exp(-5.5e-4 * x))
+    data = {"x": da.from_array(x, chunks=20), "y": da.from_array(y, chunks=20)}
+    r = symdiff.fit(MODEL, data, {"b1": 500.0, "b2": 1e-4}, method="adam", steps=5)
+    assert not r.success and r.message.startswith("adam: did not converge in 5 steps")
+
+
 def test_bad_dask_data_names_the_row(client):
     x = np.linspace(1, 10, 50)
     y = 2 * x
