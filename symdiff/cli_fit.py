@@ -48,10 +48,14 @@ def parse_params(text):
 
 def read_csv(path):
     """Numeric columns of a CSV file with a header row: {name: [floats]}. Anything else is
-    a FormulaError naming the file, row and column."""
+    a FormulaError naming the file, row and column. A byte-order mark (Excel's "CSV UTF-8")
+    is dropped; a header with tabs or semicolons and no comma sets the delimiter."""
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            text = f.read()
+        first = text.split("\n", 1)[0]
+        delimiter = next((d for d in ("\t", ";") if "," not in first and d in first), ",")
+        rows = list(csv.reader(text.splitlines(), delimiter=delimiter))
     except (OSError, UnicodeDecodeError) as exc:
         raise FormulaError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}",
                            hint="give a CSV file with a header row") from None

@@ -209,6 +209,19 @@ def test_command_line(tmp_path, capsys):
                                     capsys.readouterr().err)[1]
 
 
+def test_command_line_reads_excel_and_tab_separated_files(tmp_path, capsys):
+    """A CSV saved by Excel as "CSV UTF-8" starts with a byte-order mark, which used to stick
+    to the first column's name ('\\ufeffx': "the model's name 'x' is neither a parameter nor
+    a data column"); a tab- or semicolon-separated file was one column."""
+    rows = "".join(f"{a}{{sep}}{b}\n" for a, b in zip(MISRA["x"], MISRA["y"]))
+    for name, sep, encoding in (("bom.csv", ",", "utf-8-sig"), ("tabs.tsv", "\t", "utf-8"),
+                                ("semi.csv", ";", "utf-8")):
+        path = tmp_path / name
+        path.write_text(f"x{sep}y\n" + rows.format(sep=sep), encoding=encoding)
+        assert main(["fit", "b1*(1 - exp(-b2*x))", "--data", str(path), "--params", "b1=500,b2=1e-4"]) == 0
+        assert "238.94212" in capsys.readouterr().out
+
+
 def test_plot(tmp_path):
     pytest.importorskip("matplotlib")
     r = symdiff.fit(MISRA["model"], {"x": MISRA["x"], "y": MISRA["y"]}, {"b1": 500, "b2": 1e-4})
