@@ -265,6 +265,10 @@ class _Directional(_Second):
             raise FormulaError(f"unknown input {unknown[0]!r}",
                                hint=(f"did you mean {close!r}? " if close else "")
                                + "inputs: " + ", ".join(self.primals))
+        absent = [k for k in self.primals if k not in primals]
+        if absent:     # (else the hint would name the generated x_dot inputs)
+            raise FormulaError(f"missing input {absent[0]!r} in primals",
+                               hint="give every input in primals: " + ", ".join(self.primals))
         for k in vector:
             if k not in self.wrt:
                 close = closest(k, self.wrt)

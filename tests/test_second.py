@@ -214,6 +214,8 @@ ERRORS = [
     (lambda: symdiff.jvp("x*y")({"x": 1.0, "y": 2.0}, {"x": 1.0}), "missing tangent for 'y'"),
     (lambda: symdiff.hvp("x*y")({"x": 1.0, "y": 2.0}, {"y": 1.0}), "missing vector for 'x'"),
     (lambda: symdiff.hessian("x*y", wrt="z"), "not an input"),
+    # its hint named the generated inputs: "call with every input: d(x=..., y=..., x_dot=...)"
+    (lambda: symdiff.jvp("x*y")({"x": 1.0}, {"x": 1.0, "y": 1.0}), "missing input 'y' in primals"),
 ]
 
 
