@@ -197,8 +197,8 @@ def parse(text, outputs=False):
         target = None
         if stmt[0].kind == "error":
             raise err(stmt[0].text, stmt[0], stmt[0].hint)
-        if last and _top_level_comma(stmt):
-            outs = _output_tuple(stmt, graph, env, versions, err, outputs)
+        if last and _top_level_comma(_unwrapped(stmt)):      # r, c, s  or  (r, c, s)
+            outs = _output_tuple(_unwrapped(stmt), graph, env, versions, err, outputs)
             return Parsed(graph, outs[-1][2], outs[-1][1], text, taken, outs, env)
         if len(stmt) >= 2 and stmt[1].kind == "op" and (stmt[1].text == "=" or stmt[1].text in _AUGMENTED):
             target = stmt[0]
@@ -240,6 +240,18 @@ def parse(text, outputs=False):
             output_name = None
         root = value
     return Parsed(graph, root, output_name, text, taken, None, env)
+
+
+def _unwrapped(stmt):
+    """A statement without parentheses around all of it: ``(r, c, s)`` -> ``r, c, s``."""
+    while len(stmt) > 2 and stmt[0].text == "(" and stmt[-1].text == ")":
+        depth = 0
+        for k, t in enumerate(stmt):
+            depth += (t.text == "(") - (t.text == ")")
+            if depth == 0 and k < len(stmt) - 1:
+                return stmt          # (a + b)*(c + d): the first ')' closes early
+        stmt = stmt[1:-1]
+    return stmt
 
 
 def _top_level_comma(stmt):

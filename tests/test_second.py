@@ -351,6 +351,8 @@ def test_jacobian_edge_outputs():
     assert values["r"] == 2.0 and jac["r"] == {"x": 0.0, "y": 0.0}
     values, _ = symdiff.jacobian("g = x*y\ng = g + 1\nh = g*2\nh", outputs="g, h")(x=2.0, y=3.0)
     assert values == {"g": 7.0, "h": 14.0}                                # g: its latest value
+    # in parentheses, as Python would return them (was "',' outside a function call")
+    assert symdiff.jacobian("r = x*y; s = r*2; (r, s)")(x=2.0, y=3.0)[0] == {"r": 6.0, "s": 12.0}
 
 
 # Every op of the table away from its kinks, over broadcast arrays: x (3, 1), y (4,), z scalar
