@@ -332,7 +332,7 @@ def _path_rule(path, rule):
 
 def _contributions(nodes, j, g, name, ex_of):
     """(operand, contribution, rule) for node j with upstream gradient g; a rule that
-    passes g on unchanged is marked ``passes`` (its name is left out of a folded call's
+    passes g on unchanged is a ``_Passes`` (its name is left out of a folded call's
     comment)."""
     node = nodes[j]
     op = OPS[node.op]
