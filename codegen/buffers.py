@@ -14,7 +14,8 @@ serves a later call of the same size without a page fault. Only the memory of ar
 that nothing references any more is reused: each array's base is an ``_Owner`` whose
 finalizer (``__del__``, run when its last view dies) returns the memory.
 
-The pool keeps at most ``SYMDIFF_POOL_MB`` megabytes (default 512) of idle memory; arrays
+The pool keeps at most ``SYMDIFF_POOL_MB`` megabytes (default 512) of idle memory (the
+longest-idle arrays go first); arrays
 below ``MIN_BYTES`` (1 MB) come from NumPy directly, as the allocator reuses those well.
 ``release()`` empties the pool.
 """
@@ -36,6 +37,7 @@ def _limit():
 
 _lock = threading.RLock()   # re-entrant: a finalizer may run inside a locked section
 _idle = {}          # size (doubles) -> list of raw arrays
+_order = []         # (size, raw) of every idle array, longest idle first
 _idle_bytes = 0
 
 
@@ -54,12 +56,21 @@ class _Owner:
 
 
 def _give_back(raw, size):
+    """Keep ``raw`` for reuse; the longest-idle arrays make room for it past the limit."""
     global _idle_bytes
     try:
         with _lock:
-            if _idle_bytes + raw.nbytes <= _limit():
-                _idle.setdefault(size, []).append(raw)
-                _idle_bytes += raw.nbytes
+            limit = _limit()
+            if raw.nbytes > limit:
+                return
+            _idle.setdefault(size, []).append(raw)
+            _order.append((size, raw))
+            _idle_bytes += raw.nbytes
+            while _idle_bytes > limit:
+                old_size, old = _order.pop(0)
+                free = _idle[old_size]
+                del free[next(k for k, a in enumerate(free) if a is old)]
+                _idle_bytes -= old.nbytes
     except Exception:   # interpreter shutdown: the memory is freed as usual
         pass
 
@@ -82,6 +93,10 @@ def empty(shape):
         if free:
             raw = free.pop()
             _idle_bytes -= raw.nbytes
+            for k, (_, a) in enumerate(_order):
+                if a is raw:
+                    del _order[k]
+                    break
     if raw is None:
         raw = np.empty(size + LINE // 8)
     return np.asarray(_Owner(raw, shape, size))
@@ -92,6 +107,7 @@ def release():
     global _idle_bytes
     with _lock:
         _idle.clear()
+        _order.clear()
         _idle_bytes = 0
 
 

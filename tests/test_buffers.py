@@ -60,6 +60,16 @@ def test_the_pool_keeps_at_most_its_limit(monkeypatch):
     assert buffers.idle_bytes() == 0
 
 
+def test_past_the_limit_the_longest_idle_arrays_go_first(monkeypatch):
+    monkeypatch.setenv("SYMDIFF_POOL_MB", str(2.5 * BIG * 8 / 2**20))   # room for two
+    a, b, c = (buffers.empty(BIG + k) for k in range(3))
+    last = c.ctypes.data
+    del a, b, c                                # idle in this order: a, b, c; a goes
+    assert buffers.idle_bytes() <= 2.5 * BIG * 8
+    assert [len(buffers._idle.get(BIG + k, ())) for k in range(3)] == [0, 1, 1]
+    assert buffers.empty(BIG + 2).ctypes.data == last
+
+
 def test_results_kept_by_the_caller_are_never_overwritten():
     """Call, keep the results, call again with other inputs, drop the second results, call
     a third time: the first results still hold the first numbers (against plain Python)."""
