@@ -321,13 +321,12 @@ def combine(lines):
 
 
 def _path_rule(path, rule):
-    """The rule of a gradient line through a call's folded argument: the call's, then those
-    of the inner operations that do more than pass the gradient on (``exp, mul: ...``)."""
+    """The rule of a gradient line through a call's folded argument: the call's, and the
+    inner operations that do more than pass the gradient on (``exp: y, through neg``)."""
     if not path:
         return str(rule)
-    rules = [r for k, r in enumerate(path + (rule,)) if k == 0 or not isinstance(r, _Passes)]
-    return (", ".join(dict.fromkeys(r.split(":")[0] for r in rules)) + ": "
-            + "; ".join(dict.fromkeys(r.split(":", 1)[1].strip() for r in rules)))
+    inner = [r.split(":")[0] for r in path[1:] + (rule,) if not isinstance(r, _Passes)]
+    return str(path[0]) + (", through " + ", ".join(dict.fromkeys(inner)) if inner else "")
 
 
 def _contributions(nodes, j, g, name, ex_of):

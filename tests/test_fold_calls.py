@@ -35,7 +35,7 @@ def test_micrograd_prints_relu_of_the_sums():
     assert not any(line.endswith(("= b + a", "= b - a")) for line in lines)
     # the gradient goes straight to b and a, through relu's select on its output
     assert "db = (dt2 if t2 > 0 else 0.0)         # relu: (1.0 if t2 > 0 else 0.0)" in d.source
-    assert "da = -(dt2 if t2 > 0 else 0.0)        # relu, sub: -(1.0 if t2 > 0 else 0.0)" in d.source
+    assert "da = -(dt2 if t2 > 0 else 0.0)        # relu: -(1.0 if t2 > 0 else 0.0)" in d.source
 
 
 @pytest.mark.parametrize("formula,line", [

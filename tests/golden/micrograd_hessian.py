@@ -52,7 +52,7 @@ def value_and_grad(a, b):
     dt2 = dd_3
     # t2 = relu(b - a)
     db = (dt2 if t2 > 0 else 0.0)         # relu: (1.0 if t2 > 0 else 0.0)
-    da = -(dt2 if t2 > 0 else 0.0)        # relu, sub: -(1.0 if t2 > 0 else 0.0)
+    da = -(dt2 if t2 > 0 else 0.0)        # relu: -(1.0 if t2 > 0 else 0.0)
     # d_2 = d + (d*2 + t1)
     dd = dd_2 + 2*dd_2                    # add, mul: 1.0 + 2
     dt1 = dd_2

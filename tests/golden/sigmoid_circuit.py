@@ -17,7 +17,7 @@ def value_and_grad(w0, x0, w1, x1, w2):
     # t3 = 1 + t2
     dt2 = dt3
     # t2 = np.exp(-t1)
-    dt1 = -t2*dt2                         # exp, neg: -t2
+    dt1 = -t2*dt2                         # exp: -t2
     # t1 = w0*x0 + w1*x1 + w2
     dw0 = x0*dt1                          # mul: x0
     dx0 = w0*dt1                          # mul: w0
