@@ -20,7 +20,7 @@ SYMPY = (sympy.Max(X - Y, 0)*Z + sympy.exp(-X*Y) + sympy.tanh(2*Z) + sympy.log(X
 
 
 def forward_lines(d):
-    return [line for line in d.source.split("# forward\n")[1].split("# backward")[0].splitlines()]
+    return d.source.split("# forward\n")[1].split("# backward")[0].splitlines()
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +63,9 @@ def test_an_argument_keeps_its_line_otherwise(formula, lines):
 
 def test_the_folding_rules_are_read_from_the_table():
     from symdiff.reverse import _rule_of_output
-    assert {n for n in OPS if _rule_of_output(n)} == {
-        "exp", "sqrt", "tan", "tanh", "sign", "exp2", "cbrt", "floor", "ceil", "trunc",
-        "sigmoid", "relu"}
+    reads_output = {n for n in OPS if _rule_of_output(n)}
+    assert {"exp", "sqrt", "tanh", "sigmoid", "relu", "floor"} <= reads_output
+    assert not reads_output & {"log", "sin", "abs", "softplus", "atan", "max", "gt", "add", "where"}
 
 
 def test_the_example_folds_as_documented(folded):
