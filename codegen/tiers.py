@@ -38,6 +38,7 @@ from . import background, cache
 SCALAR_COMPILE_AFTER = 20000   # scalar calls before compiling the scalar entry pays
 WAIT_AFTER = 0.2               # seconds: after an array-tier call this slow, the next call
                                # of its pattern waits for the running compile instead
+WAIT_LIMIT = 60.0              # seconds such a call waits at most (then the array tier)
 QUICK_STRAIGHT_LINES = 600     # a tape program this short compiles straight (not inlined)
                                # in about 2 s: quicker than a first tape interpreter compile
 
@@ -214,13 +215,18 @@ class Tiers:
         elif job is not None and key in self._slow:
             # the array tier took seconds for this pattern: running it again beside the
             # compile (both need the GIL) would take longer still and delay the compile
-            job.wait()
-            return self.arrays(mask, args, outs, grad)
+            if job.wait(WAIT_LIMIT):
+                return self.arrays(mask, args, outs, grad)
+            self._slow.discard(key)   # a compile still queued behind others: answer now
         if job is None and not enabled():
             job = self._queue(key, self._warm(key), now=True)
             if job.error is not None:
                 raise job.error
             return self.arrays(mask, args, outs, grad)
+        try:
+            self.array_module()   # built once, not timed: only the call itself counts
+        except Exception:
+            pass                  # _run_arrays reports it
         started = time.perf_counter()
         ran = self._run_arrays(args, outs, grad)
         if time.perf_counter() - started >= WAIT_AFTER:
