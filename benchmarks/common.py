@@ -56,8 +56,12 @@ if hasattr(os, "sched_setaffinity"):
 # measured later.  Pinning the thresholds gives every implementation the same
 # steady state: blocks up to 32 MB (glibc's maximum) come from the heap and the
 # heap is not trimmed.  Larger single blocks are still mmapped per call.
+# SYMDIFF_BENCH_MALLOC=default leaves glibc's defaults, as in a user's process (symdiff's
+# own results then come from its pool, codegen/buffers.py; the peers pay the page faults).
 MALLOC_PINNED = False
 try:
+    if os.environ.get("SYMDIFF_BENCH_MALLOC") == "default":
+        raise OSError("malloc left at glibc's defaults")
     import ctypes
     _libc = ctypes.CDLL("libc.so.6")
     M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3

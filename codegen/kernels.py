@@ -23,7 +23,7 @@ import numpy as np
 from symdiff.functions import HELPERS
 from symdiff.version import KERNELS
 
-from . import cache, loops_blocked, vnumpy
+from . import buffers, cache, loops_blocked, vnumpy
 from .codenames import for_code
 from .compiled import Compiled, build_stamp
 from .forksafe import parallel_allowed
@@ -37,14 +37,6 @@ WARN_LINES = 2000        # kernels bigger than this take Numba minutes to compil
 # reduction; sqrt, abs... are one instruction or one libm call): see compile_estimate.
 CALL_SECONDS = {"tanh": 0.45, "softplus": 0.45, "sigmoid": 0.35, "exp": 0.2, "log": 0.2,
                 "sin": 0.17, "cos": 0.17}
-
-
-def aligned_empty(size):
-    """``np.empty(size)`` whose data starts on a 64-byte line: streaming stores
-    (``codegen/streams.py``) then write every line of it whole."""
-    raw = np.empty(size + 8)
-    skip = (-raw.ctypes.data % 64) // 8
-    return raw[skip:skip + size]
 
 
 def compile_estimate(program):
@@ -245,11 +237,12 @@ class Kernels:
 
     def outputs(self, n, size):
         """Arrays for ``n`` results of ``size`` points: separate ones for the straight loops
-        (each stays below the allocator's mmap threshold, so it is reused between calls),
-        rows of one array for the tape (which writes them in one go, no copy)."""
+        (``codegen/buffers.py``: on 64-byte lines, their memory recycled between calls once
+        the caller drops them), rows of one array for the tape (which writes them in one
+        go, no copy)."""
         if self.kind == "tape":
-            return list(np.empty((n, size)))
-        return [aligned_empty(size) for _ in range(n)]
+            return list(buffers.empty((n, size)))
+        return [buffers.empty(size) for _ in range(n)]
 
     def arrays(self, mask, args, outs, grad=True, parallel=None):
         """Run the loop for ``mask`` over ``args``, writing one 1-D array per result."""

@@ -7,6 +7,9 @@ A derivative's calls run on the fastest tier that is ready, like a JIT:
   module over whole NumPy arrays (``codegen.arraytier``: nothing to compile, not even
   Numba to import), and the first such call queues the kernel's compile in the
   background (``codegen.background``). Calls after it has finished run the kernel.
+  When an array-tier call took ``WAIT_AFTER`` seconds or more (big arrays, a big
+  program), the next call of that pattern waits for the compile instead: running the
+  array tier again beside the compile, both needing the GIL, would take longer still.
 - **scalars**: one point costs about as much in plain Python as the compiled kernel's
   call overhead, so scalar calls run the generated module as plain Python
   (``kernels.plain_module``) and only queue a compile after ``SCALAR_COMPILE_AFTER``
@@ -25,6 +28,7 @@ derivative keeps running the array tier.
 """
 import os
 import threading
+import time
 import warnings
 
 import numpy as np
@@ -32,6 +36,9 @@ import numpy as np
 from . import background, cache
 
 SCALAR_COMPILE_AFTER = 20000   # scalar calls before compiling the scalar entry pays
+WAIT_AFTER = 0.2               # seconds: after an array-tier call this slow, the next call
+                               # of its pattern waits for the running compile instead
+WAIT_LIMIT = 60.0              # seconds such a call waits at most (then the array tier)
 QUICK_STRAIGHT_LINES = 600     # a tape program this short compiles straight (not inlined)
                                # in about 2 s: quicker than a first tape interpreter compile
 
@@ -72,6 +79,7 @@ class Tiers:
         self._warned = False
         self._straight = None
         self._tape_first = None
+        self._slow = set()            # keys whose last array-tier call took WAIT_AFTER or more
         self.scalar_calls = 0
 
     # -- state ----------------------------------------------------------------------
@@ -204,12 +212,26 @@ class Tiers:
             return self.loops().arrays(mask, args, outs, grad)   # serial or prange: decided here
         if job is not None and job.done() and job.error is not None:
             self._warn(job)
+        elif job is not None and key in self._slow:
+            # the array tier took seconds for this pattern: running it again beside the
+            # compile (both need the GIL) would take longer still and delay the compile
+            if job.wait(WAIT_LIMIT):
+                return self.arrays(mask, args, outs, grad)
+            self._slow.discard(key)   # a compile still queued behind others: answer now
         if job is None and not enabled():
             job = self._queue(key, self._warm(key), now=True)
             if job.error is not None:
                 raise job.error
             return self.arrays(mask, args, outs, grad)
-        if not self._run_arrays(args, outs, grad):   # the array tier cannot: compile now
+        try:
+            self.array_module()   # built once, not timed: only the call itself counts
+        except Exception:
+            pass                  # _run_arrays reports it
+        started = time.perf_counter()
+        ran = self._run_arrays(args, outs, grad)
+        if time.perf_counter() - started >= WAIT_AFTER:
+            self._slow.add(key)
+        if not ran:   # the array tier cannot: compile now
             job = self._queue(key, self._warm(key), now=True)
             if job.error is not None:
                 raise job.error

@@ -8,8 +8,15 @@ gradient stays within a small constant of the forward graph's size.
 Readability: an unnamed, single-use product or sum is folded into the line that uses it
 (``q = a*x + b*y + c`` rather than three lines), up to ``LINE_OPS`` operations per line.
 Its gradient then goes straight to its operands (``da = x*dq``), as in the "Becoming a
-Backprop Ninja" code of the Hacker's guide.
+Backprop Ninja" code of the Hacker's guide. A call's argument folds the same way
+(``t2 = relu(b - a)``, not ``t1 = b - a; t2 = relu(t1)``) when the function's rule needs
+only its output (``relu: 1 if y > 0 else 0``, ``exp: y``; not ``log: 1/x``) and the
+argument has at most ``CALL_OPERANDS`` operands, so the call's local derivative is written
+at most that often in the gradient lines (``db = (dt2 if t2 > 0 else 0.0)``,
+``da = -(dt2 if t2 > 0 else 0.0)``); a longer argument keeps its line and its one gradient
+(``dt1 = f*(1 - f)*df; da = x*dt1; ...``).
 """
+import functools
 import keyword
 from dataclasses import dataclass
 from itertools import chain, count
@@ -20,6 +27,7 @@ from .functions import HELPERS, OPS
 from .parser import RESERVED, RESERVED_PREFIX
 
 LINE_OPS = 8
+CALL_OPERANDS = 2   # a call's folded argument passes the gradient to at most this many operands
 # names generated code uses inside a function: a variable must not take them
 CODE_NAMES = set(RESERVED) | set(HELPERS) | {"abs", "float"}
 _FOLDS_INTO = {  # which operations may be folded into which consumer
@@ -28,6 +36,7 @@ _FOLDS_INTO = {  # which operations may be folded into which consumer
     "mul": {"mul", "neg", "pow"},
     "neg": {"mul", "pow"},
 }
+_INLINE = set().union(*_FOLDS_INTO.values())   # what may fold into a call's argument
 
 
 @dataclass(frozen=True)
@@ -119,26 +128,50 @@ def _lines(graph, root, live, uses):
     """Which nodes get a line of their own; the others (``folded``) print inside their
     single user's line, up to LINE_OPS operations per line."""
     nodes = graph.nodes
-    folded, size = set(), {}
+    folded, size, operands = set(), {}, {}
     for i in live:
         node = nodes[i]
         if node.op in ("input", "const"):
             continue
         size[i] = 1
+        operands[i] = sum(nodes[a].op != "const" for a in node.args)  # gradient-taking slots
         products = 0    # a product folded into a product: at most a*b*c per line, since each
         for a in node.args:   # factor's gradient is the product of all the others
             child = nodes[a]
-            if (child.op in _FOLDS_INTO.get(node.op, ()) and not child.names and uses[a] == 1
-                    and OPS[child.op].inline and _const_exponent(graph, child)
-                    and size[i] + size[a] <= LINE_OPS
-                    and not (node.op == "mul" and child.op == "mul" and (products or size[a] > 1))):
-                folded.add(a)
-                size[i] += size[a]
-                products += node.op == "mul" and child.op == "mul"
+            if not (_foldable(graph, child, uses[a]) and size[i] + size[a] <= LINE_OPS):
+                continue
+            if _rule_of_output(node.op):
+                if operands[a] > CALL_OPERANDS:
+                    continue
+            elif (child.op not in _FOLDS_INTO.get(node.op, ())
+                  or (node.op == "mul" and child.op == "mul" and (products or size[a] > 1))):
+                continue
+            folded.add(a)
+            size[i] += size[a]
+            operands[i] += operands[a] - 1
+            products += node.op == "mul" and child.op == "mul"
     lines_of = [i for i in live if nodes[i].op not in ("input", "const") and i not in folded]
     if nodes[root].op == "const":
         lines_of.append(root)
     return folded, lines_of
+
+
+def _foldable(graph, child, uses):
+    """An unnamed sum, product or constant power used once: it may print inside its user."""
+    return (child.op in _INLINE and not child.names and uses == 1 and OPS[child.op].inline
+            and _const_exponent(graph, child))
+
+
+@functools.lru_cache(maxsize=None)
+def _rule_of_output(op):
+    """Whether ``op`` is a function call of one argument whose rule needs only its output
+    (``exp: y``, ``relu: 1 if y > 0 else 0``), so its argument may print inside the call."""
+    entry = OPS[op]
+    if entry.arity != 1 or entry.func is None:
+        return False
+    x = var("<argument>")
+    return not any(c is not None and "<argument>" in c.variables()
+                   for c in entry.grad(var("<g>"), var("<y>"), x))
 
 
 def _names(graph, root, inputs, live, lines_of, output_name, taken):
@@ -235,9 +268,10 @@ def _backward(graph, root, wrt, output, uses, needs, folded, lines_of, line_inde
         if not needs[i] or i not in started or nodes[i].op == "const":
             continue
         upstream = grad_name[i]
-        stack = [_contributions(nodes, i, var(upstream), name, ex_of)]
+        stack = [(_contributions(nodes, i, var(upstream), name, ex_of), ())]
         while stack:   # depth-first, operands in order, through folded sub-expressions
-            step = next(stack[-1], None)
+            steps, path = stack[-1]   # path: the rules from a call's line down to here
+            step = next(steps, None)
             if step is None:
                 stack.pop()
                 continue
@@ -245,8 +279,11 @@ def _backward(graph, root, wrt, output, uses, needs, folded, lines_of, line_inde
             if contribution is None or not needs[a]:
                 continue
             if a in folded:
-                stack.append(_contributions(nodes, a, contribution, name, ex_of))
+                through = path or (len(stack) == 1 and _rule_of_output(nodes[i].op))
+                stack.append((_contributions(nodes, a, contribution, name, ex_of),
+                              path + (rule,) if through else ()))
                 continue
+            rule = _path_rule(path, rule)
             local = contribution.substitute({upstream: num(1.0)})
             backward.append(Line(grad_name[a], contribution, a in started, rule,
                                  upstream, local, line_index[i]))
@@ -283,13 +320,29 @@ def combine(lines):
     return out
 
 
+def _path_rule(path, rule):
+    """The rule of a gradient line through a call's folded argument: the call's, and the
+    inner operations that do more than pass the gradient on (``exp: y, through neg``)."""
+    if not path:
+        return str(rule)
+    inner = [r.split(":")[0] for r in path[1:] + (rule,) if not isinstance(r, _Passes)]
+    return str(path[0]) + (", through " + ", ".join(dict.fromkeys(inner)) if inner else "")
+
+
 def _contributions(nodes, j, g, name, ex_of):
-    """(operand, contribution, rule) for node j with upstream gradient g."""
+    """(operand, contribution, rule) for node j with upstream gradient g; a rule that
+    passes g on unchanged is a ``_Passes`` (its name is left out of a folded call's
+    comment)."""
     node = nodes[j]
     op = OPS[node.op]
     contributions = op.grad(g, var(name[j]) if j in name else None,
                             *[ex_of(a) for a in node.args])
-    return iter(list(zip(node.args, contributions, op.rules())))
+    return iter([(a, c, rule if c != g else _Passes(rule))
+                 for a, c, rule in zip(node.args, contributions, op.rules())])
+
+
+class _Passes(str):
+    """A rule that passed the gradient on unchanged (``add: gradient passes through``)."""
 
 
 def _const_exponent(graph, node):

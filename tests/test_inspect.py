@@ -37,16 +37,16 @@ def test_trace_reproduces_the_cs231n_sigmoid_circuit(circuit, capsys):
     # the seed: dw0=-0.2, dx0=0.39, dw1=-0.39, dx1=-0.59, dw2=0.2
     assert "gradient: dw0 = -0.20, dx0 = 0.39, dw1 = -0.39, dx1 = -0.59, dw2 = 0.20" in text
     assert {k: round(v, 2) for k, v in t.grad.items()} == dict(w0=-0.2, x0=0.39, w1=-0.39, x1=-0.59, w2=0.2)
-    # forward, gate by gate: w.x + w2 = 1, * -1 -> -1.00, exp -> 0.37, +1 -> 1.37, 1/x -> 0.73
-    for line in ["t1 = w0*x0 + w1*x1 + w2  = 1.00", "t2 = -t1                 = -1.00",
-                 "t3 = np.exp(t2)          = 0.37", "t4 = 1 + t3              = 1.37",
-                 "f = 1/t4                 = 0.73"]:
+    # forward, gate by gate: w.x + w2 = 1, exp(-1) -> 0.37, +1 -> 1.37, 1/x -> 0.73 (the *-1
+    # gate prints inside the exp call, as the Hacker's guide writes math.exp(-q))
+    for line in ["t1 = w0*x0 + w1*x1 + w2  = 1.00", "t2 = np.exp(-t1)         = 0.37",
+                 "t3 = 1 + t2              = 1.37", "f = 1/t3                 = 0.73"]:
         assert line in text
-    # "1/x gate: local -1/x**2 = -0.53, upstream 1.00 -> -0.53"; our rule reuses y: -f/t4 = -1/t4**2
-    assert "local -f/t4 = -0.53, upstream df = 1.00 → -0.53" in text
-    assert "local 1.0 = 1.00, upstream dt4 = -0.53 → -0.53" in text     # +1 gate
-    assert "local t3 = 0.37, upstream dt3 = -0.53 → -0.20" in text      # exp gate
-    assert "local -1.0 = -1.00, upstream dt2 = -0.20 → 0.20" in text    # *-1 gate
+    # "1/x gate: local -1/x**2 = -0.53, upstream 1.00 -> -0.53"; our rule reuses y: -f/t3 = -1/t3**2
+    assert "local -f/t3 = -0.53, upstream df = 1.00 → -0.53" in text
+    assert "local 1.0 = 1.00, upstream dt3 = -0.53 → -0.53" in text     # +1 gate
+    # exp gate (local 0.37 -> -0.20) then *-1 gate (local -1 -> 0.20), as one line
+    assert "local -t2 = -0.37, upstream dt2 = -0.53 → 0.20" in text
     assert "local x0 = -1.00, upstream dt1 = 0.20 → -0.20" in text      # w0's multiply gate
     assert "local w0 = 2.00, upstream dt1 = 0.20 → 0.39" in text        # "not 0.39, 0.4" rounded twice
     # every product is local x upstream, to the last bit

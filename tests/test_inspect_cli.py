@@ -21,7 +21,7 @@ def test_trace_prints_the_seed_numbers(capsys):
     code, out, err = cli(capsys, "trace", CIRCUIT, "--at", AT)
     assert code == 0 and not err
     assert "gradient: dw0 = -0.20, dx0 = 0.39, dw1 = -0.39, dx1 = -0.59, dw2 = 0.20" in out
-    assert "local -f/t4 = -0.53, upstream df = 1.00 → -0.53" in out
+    assert "local -f/t3 = -0.53, upstream df = 1.00 → -0.53" in out
     code, out, _ = cli(capsys, "trace", CIRCUIT, "--at", AT, "--digits", "4")
     assert "dw0 = -0.1966" in out
 
@@ -50,7 +50,7 @@ def test_stats_report(capsys):
     code, out, _ = cli(capsys, "stats", CIRCUIT, "--time-limit", "0")
     assert code == 0
     assert "14 nodes: 5 inputs, 1 constant, 8 operations" in out
-    assert "forward   5 lines, 8 ops" in out and "cheap-gradient bound: 3" in out
+    assert "forward   4 lines, 8 ops" in out and "cheap-gradient bound: 3" in out
 
 
 @pytest.mark.parametrize("argv", [

@@ -55,7 +55,7 @@ def test_same_graph_as_the_formula_text():
     assert from_function.graph.to_sympy(from_function.root) == from_text.graph.to_sympy(from_text.root)
     lines = lambda d: [(l.target + l.rule).replace("circuit", "f") for l in d.program.forward + d.program.backward]
     assert lines(from_function) == lines(from_text)
-    assert "circuit = 1/t4" in from_function.source           # the output takes the function's name
+    assert "circuit = 1/t3" in from_function.source           # the output takes the function's name
     t = trace(from_function.program, dict(w0=2, x0=-1, w1=-3, x1=-2, w2=-3))
     assert [round(t.grad[k], 2) for k in from_function.wrt] == [-0.2, 0.39, -0.39, -0.59, 0.2]
 

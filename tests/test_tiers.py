@@ -90,6 +90,21 @@ def test_first_array_call_answers_then_switches_to_the_compiled_kernel():
     assert _same(first[0], second[0]) and all(_same(first[1][k], second[1][k]) for k in d.wrt)
 
 
+def test_after_a_slow_array_tier_call_the_next_call_waits_for_the_compile(monkeypatch):
+    """An array-tier call slower than WAIT_AFTER (here: any) makes the next call of that
+    pattern wait for the running compile and run the kernel, with the same numbers."""
+    monkeypatch.setattr(tiers, "WAIT_AFTER", 0.0)
+    d = symdiff.differentiate("x*exp(-y*y) + cos(x - y)")
+    x = np.linspace(-2, 2, 57)
+    first = d(x=x, y=0.25)
+    ran = []
+    real = d.kernels.arrays
+    d.kernels.arrays = lambda *a, **k: ran.append(1) or real(*a, **k)
+    second = d(x=x, y=0.25)
+    assert ran and d.tiers.state() == "compiled"
+    assert _same(first[0], second[0]) and all(_same(first[1][k], second[1][k]) for k in d.wrt)
+
+
 def test_compile_before_any_call_warms_the_loops_and_the_scalar_entry():
     d = symdiff.differentiate("x*y + tanh(x)")
     assert d.tiers.state() == "python"
@@ -214,7 +229,7 @@ def test_auto_inlines_only_what_compiles_quickly():
 
 def test_a_tape_program_compiles_straight_until_the_interpreter_is_on_the_machine(monkeypatch):
     d = symdiff.differentiate(_program(10))
-    assert d.kernels.kind == "tape" and d.kernels.lines() > 200
+    assert d.kernels.kind == "tape" and d.kernels.lines() > kernels.INLINE_MAX_LINES   # 197 lines
     monkeypatch.setattr(tiers, "interpreter_cached", lambda: False)
     assert not d.tiers.use_tape() and d.tiers.loops().kind == "straight"
     fresh = symdiff.differentiate(_program(10))

@@ -34,7 +34,7 @@ op("softplus", 1, lambda g, y, x: (call("sigmoid", x) * g,), "softplus: sigmoid(
     """log(1 + exp(x)), stable for large |x|."""
     return (x if x > 0.0 else 0.0) + np.log1p(np.exp(-abs(x)))''', sympy_classes=("softplus",),
    edges="softplus(800) is 800.0 (no overflow)")
-op("relu", 1, lambda g, y, x: (where(x > 0, g, 0.0),), "relu: 1 if x > 0 else 0",
+op("relu", 1, lambda g, y, x: (where(y > 0, g, 0.0),), "relu: 1 if y > 0 else 0",
    custom("relu", 1, lambda x: sympy.Max(x, 0), "max(x, 0)."),
    lambda x: np.where(x <= 0, 0.0, x), call="relu", helper='''def relu(x):
     """max(x, 0); NaN stays NaN."""

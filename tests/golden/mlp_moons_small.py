@@ -73,12 +73,10 @@ def loss_and_grads(params, grads, X, Y, layers, deltas):
     loss = 0.0
     # loss: relu(1 - y*s), with s = S[0, s], y = Y[0, s]
     for s in range(n):
-        t1 = 1 - Y[0, s]*S[0, s]
-        f = relu(t1)
+        f = relu(1 - Y[0, s]*S[0, s])
         loss += f
         # backward: df = dloss
-        dt1 = (dloss if t1 > 0 else 0.0)              # relu: 1 if x > 0 else 0
-        dS[0, s] = -Y[0, s]*dt1                       # mul: times the other factor
+        dS[0, s] = -Y[0, s]*(dloss if f > 0 else 0.0)  # relu: 1 if y > 0 else 0, through sub, mul
     loss = loss*dloss
     # L2 penalty on the weights and biases: L2*sum(p*p); the sum of squares sq is taken
     # in the gradient loops below, which add the penalty's gradient 2*L2*p
@@ -108,7 +106,7 @@ def loss_and_grads(params, grads, X, Y, layers, deltas):
     # backward through H1 = relu(Z1)
     for j in range(W1.shape[0]):
         for s in range(n):
-            dZ1[j, s] = (dH1[j, s] if Z1[j, s] > 0 else 0.0)  # relu: 1 if x > 0 else 0
+            dZ1[j, s] = (dH1[j, s] if H1[j, s] > 0 else 0.0)  # relu: 1 if y > 0 else 0
     # backward through Z1 = W1 @ X + b1: dW1 = dZ1 @ X.T, db1 = row sums of dZ1
     for j in range(W1.shape[0]):
         acc = 0.0
