@@ -158,6 +158,7 @@ def fit(model, data, params, target="y", loss="squares", method="auto", bounds=N
         raise FormulaError(f"unknown method {method!r}", hint="method is one of: " + ", ".join(METHODS))
     import warnings
     every = differentiate(model, kernel=kernel)        # all inputs: check the names first
+    _check_constants(every, data, params)
     columns, n = check_inputs(every, data, params, target, weights)
     names = list(params)                                 # the order of the results
     with warnings.catch_warnings():                      # (dead statements were reported once)
@@ -186,6 +187,20 @@ def fit(model, data, params, target="y", loss="squares", method="auto", bounds=N
     from .fit_losses import fit_loss
     return fit_loss(d, text, names, columns, n, target, x0, (low, high), loss, method,
                     progress, max_steps, lr, steps, kernel)
+
+
+def _check_constants(d, data, params):
+    """A data column or parameter named like a constant the model uses (``e``, ``pi``): the
+    formula reads the constant, and the column would be left out without a word."""
+    from .functions import CONSTANTS
+    used = {node.text for node in d.graph.nodes if node.op == "const"}
+    for k in list(params if isinstance(params, dict) else ()) + list(data if isinstance(data, dict) else ()):
+        if k in CONSTANTS and CONSTANTS[k][1] in used and k not in d.inputs:
+            what = "parameter" if isinstance(params, dict) and k in params else "data column"
+            raise FormulaError(f"{what} {k!r} has the name of the constant {k} = {CONSTANTS[k][0]:.6g}, "
+                               "which the model reads as that constant",
+                               hint=f"rename it in the model and in {'params' if what == 'parameter' else 'data'}"
+                               f" (e.g. {k}1)")
 
 
 def _bounds(bounds, names):

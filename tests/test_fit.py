@@ -191,6 +191,17 @@ def test_bad_input_raises_formula_error_with_hint(kwargs, match, hint):
         assert "hint:" in str(info.value) and hint in str(info.value)
 
 
+def test_a_column_named_like_a_constant_is_refused():
+    """The model reads e as 2.718...: a data column e was left out without a word, and the
+    fit 'converged' (b2 = 5.52 for 3, loss 1e-28, since e = 5 + t here)."""
+    t = np.linspace(0.0, 1.0, 20)
+    with pytest.raises(symdiff.FormulaError, match="constant e") as info:
+        symdiff.fit("b1*t + b2*e", {"t": t, "e": 5.0 + t, "y": 2 * t + 3 * (5.0 + t)}, {"b1": 1.0, "b2": 1.0})
+    assert "rename" in str(info.value)
+    with pytest.raises(symdiff.FormulaError, match="parameter 'pi'"):
+        symdiff.fit("b1*t + pi", {"t": t, "y": t}, {"b1": 1.0, "pi": 1.0})
+
+
 def test_command_line(tmp_path, capsys):
     csv_path = tmp_path / "measurements.csv"
     csv_path.write_text("x,y\n" + "".join(f"{a},{b}\n" for a, b in zip(MISRA["x"], MISRA["y"])))
