@@ -31,13 +31,18 @@ class FitResult:
         self._data = data
         self._extra_source = extra_source
 
+    data_names = ()     # the columns of the data fitted to (set by symdiff.fit)
+
     def predict(self, **data):
-        """The model at the fitted parameters, on new data (the data names only)."""
+        """The model at the fitted parameters, on new data (the data names only): the dict
+        the fit was given works too (its target and the columns the model does not read
+        are left out)."""
         inputs = dict(self.params)
         clash = [k for k in data if k in inputs]
         if clash:
             raise FormulaError(f"{clash[0]!r} is a fitted parameter", hint="predict takes the data names only")
-        inputs.update(data)
+        unread = {self.target, *self.data_names} - set(self.derivative.inputs)
+        inputs.update((k, v) for k, v in data.items() if k not in unread)
         return self.derivative.value(**inputs)
 
     @property

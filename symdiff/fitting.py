@@ -176,17 +176,24 @@ def fit(model, data, params, target="y", loss="squares", method="auto", bounds=N
         from .fit_losses import loss_derivative
         first_order = loss != "squares" or method in ("bfgs", "lbfgs", "adam")
         total = loss_derivative(text, target, loss, names, kernel) if first_order else None
-        return fit_dask(d, text, names, columns, n, target, x0, (low, high), loss, total,
-                        verbose, absolute_sigma, max_steps, method, lr, steps)
+        return _given(data, fit_dask(d, text, names, columns, n, target, x0, (low, high), loss,
+                                     total, verbose, absolute_sigma, max_steps, method, lr, steps))
     from .fit_result import Progress
     progress = Progress(verbose)
     if loss == "squares" and method not in ("bfgs", "lbfgs", "adam"):
         from .least_squares import _fit_squares
-        return _fit_squares(d, text, names, columns, n, target, x0, (low, high), method,
-                            progress, absolute_sigma, max_steps)
+        return _given(data, _fit_squares(d, text, names, columns, n, target, x0, (low, high),
+                                         method, progress, absolute_sigma, max_steps))
     from .fit_losses import fit_loss
-    return fit_loss(d, text, names, columns, n, target, x0, (low, high), loss, method,
-                    progress, max_steps, lr, steps, kernel)
+    return _given(data, fit_loss(d, text, names, columns, n, target, x0, (low, high), loss,
+                                 method, progress, max_steps, lr, steps, kernel))
+
+
+def _given(data, result):
+    """The result, knowing the names of the data it was fitted to: ``predict(**data)`` takes
+    that same dict (its target and other columns the model does not read are left out)."""
+    result.data_names = tuple(data)
+    return result
 
 
 def _check_constants(d, data, params):

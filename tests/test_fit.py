@@ -202,6 +202,15 @@ def test_a_column_named_like_a_constant_is_refused():
         symdiff.fit("b1*t + pi", {"t": t, "y": t}, {"b1": 1.0, "pi": 1.0})
 
 
+def test_predict_takes_the_data_the_fit_was_given():
+    """r.predict(**data) with the fit's own data dict raised "unknown input 'y'"."""
+    data = {"x": np.asarray(MISRA["x"]), "y": np.asarray(MISRA["y"]), "note": np.zeros(14)}
+    r = symdiff.fit(MISRA["model"], data, {"b1": 500, "b2": 1e-4})
+    np.testing.assert_array_equal(r.predict(**data), r.predict(x=data["x"]))
+    with pytest.raises(symdiff.FormulaError, match="unknown input 'q'"):
+        r.predict(x=1.0, q=2.0)
+
+
 def test_command_line(tmp_path, capsys):
     csv_path = tmp_path / "measurements.csv"
     csv_path.write_text("x,y\n" + "".join(f"{a},{b}\n" for a, b in zip(MISRA["x"], MISRA["y"])))
