@@ -32,6 +32,19 @@ def _scale(base, names):
     return np.maximum(1.0, max((np.max(np.abs(base[n])) for n in names), default=1.0))
 
 
+def _check_point(d, point):
+    """The primals and the vector (``x_dot``...) of a JVP or HVP, each given once."""
+    from .errors import FormulaError
+    example = ", ".join([f"{k}=..." for k in d.inputs])
+    for k in d.inputs:
+        if k not in point:
+            what = "the vector's component" if k not in d.primals else "input"
+            raise FormulaError(f"check: missing {what} {k!r}", hint=f"symdiff.check(f, {example})")
+    for k in point:
+        if k not in d.inputs:
+            raise FormulaError(f"check: unknown input {k!r}", hint=f"symdiff.check(f, {example})")
+
+
 def check_report(d, point):
     """A ``CheckReport`` for a Hessian, Jacobian, JVP or HVP object at ``point`` (told
     apart by ``d.kind``: this module does not import them, so no import cycle)."""
@@ -53,6 +66,7 @@ def check_report(d, point):
             for o, n in zip(d.outputs, numeric):
                 rows.append(_row(f"d{o}/d{a}", jac[o][a], n))
     elif d.kind in ("jvp", "hvp"):
+        _check_point(d, point)
         primals = {k: base[k] for k in d.primals}
         vector_names = d.inputs[len(d.primals):]
         vector = {w: base[v] for w, v in zip(d.wrt, vector_names)}

@@ -214,6 +214,9 @@ ERRORS = [
     (lambda: symdiff.jvp("x*y")({"x": 1.0, "y": 2.0}, {"x": 1.0}), "missing tangent for 'y'"),
     (lambda: symdiff.hvp("x*y")({"x": 1.0, "y": 2.0}, {"y": 1.0}), "missing vector for 'x'"),
     (lambda: symdiff.hessian("x*y", wrt="z"), "not an input"),
+    # symdiff.check of a JVP/HVP raised KeyError for a missing name, and ignored unknown ones
+    (lambda: symdiff.check(symdiff.jvp("x*y"), x=1.0, y=2.0, x_dot=1.0), "missing the vector's component 'y_dot'"),
+    (lambda: symdiff.check(symdiff.hvp("x*y"), x=1.0, y=2.0, x_dot=1.0, y_dot=0.0, z=1.0), "unknown input 'z'"),
     # its hint named the generated inputs: "call with every input: d(x=..., y=..., x_dot=...)"
     (lambda: symdiff.jvp("x*y")({"x": 1.0}, {"x": 1.0, "y": 1.0}), "missing input 'y' in primals"),
 ]
