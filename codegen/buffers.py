@@ -41,15 +41,19 @@ _order = []         # (size, raw) of every idle array, longest idle first
 _idle_bytes = 0
 
 
+def _first_line(raw):
+    """Index of raw's first element on a 64-byte line (raw has LINE // 8 spare elements)."""
+    return (-raw.ctypes.data % LINE) // 8
+
+
 class _Owner:
     """The base of a pooled array: exposes the raw memory; returns it when it dies."""
     __slots__ = ("raw", "size", "__array_interface__", "__weakref__")
 
     def __init__(self, raw, shape, size):
         self.raw, self.size = raw, size
-        skip = (-raw.ctypes.data % LINE) // 8
         self.__array_interface__ = {"shape": shape, "typestr": "<f8", "version": 3,
-                                    "data": (raw.ctypes.data + 8 * skip, False)}
+                                    "data": (raw.ctypes.data + 8 * _first_line(raw), False)}
 
     def __del__(self):
         _give_back(self.raw, self.size)
@@ -85,7 +89,7 @@ def empty(shape):
         size *= k
     if size * 8 < MIN_BYTES:
         raw = np.empty(size + LINE // 8)
-        skip = (-raw.ctypes.data % LINE) // 8
+        skip = _first_line(raw)
         return raw[skip:skip + size].reshape(shape)
     raw = None
     with _lock:

@@ -15,6 +15,7 @@ BLOCK = 1024        # points per block of the prange loop (one scratch array per
 SCRATCH_BYTES = 16384   # the serial loop's scratch block: half of a 32 KB L1 data cache
 PAD = 8             # doubles after each scratch row: rows BLOCK*8 bytes apart (a multiple of
                     # 4 KB) would share L1 cache sets, 21 rows thrash them (3x slower)
+MIN_RESULTS = 12    # from this many results on, loops are blocked (C(12, 2) + 2*12 ~ 90 checks)
 
 
 def block_points(results):
@@ -27,7 +28,6 @@ def block_points(results):
     while block < 1024 and 2 * block * results * 8 <= SCRATCH_BYTES:
         block *= 2
     return block
-MIN_RESULTS = 12    # from this many results on, loops are blocked (C(12, 2) + 2*12 ~ 90 checks)
 
 
 CALLS = {"stream_copy", "stream_fence"}   # module functions the blocked loops call
