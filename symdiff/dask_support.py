@@ -214,7 +214,8 @@ class Factor:
         """``least_squares.rounding_noise`` of the target, in one pass."""
         y = self.arrays[self.target]
         sigma = self.arrays.get("fit_sigma", self.scalars.get("fit_sigma", 1.0))
-        return 0.5 * (16 * np.finfo(float).eps) ** 2 * float(((y / sigma) ** 2).sum().compute())
+        from .least_squares import noise_of
+        return noise_of(float(((y / sigma) ** 2).sum().compute()))
 
     def __call__(self, x):
         import dask.array as da
@@ -248,15 +249,17 @@ def fit_dask(d, text, names, columns, n, target, x0, bounds, loss, total, verbos
         done = dict(zip(lazy, dask.compute(*lazy.values())))
         return {k: done.get(k, v) for k, v in columns.items()}
 
-    nan = np.full(p, np.nan), np.full((p, p), np.nan)
+    def errors(x, c, success):      # least squares by a first-order method: the usual errors
+        if loss != "squares" or not success:
+            return np.full(p, np.nan), np.full((p, p), np.nan)
+        cov = covariance(res.jac(x), 0.5 * c, n, p, absolute_sigma)
+        return np.sqrt(np.diag(cov)), cov
+
     name = loss if loss in ("squares", "absolute", "huber") else f"sum({loss})"
     if method == "adam":      # first order from the start, as on NumPy data
         from .minimize import adam
         x, c, count, message, success = adam(_loss_function(total, names, columns), x0, bounds, n, lr, steps)
-        stderr, cov = nan
-        if loss == "squares" and success:
-            cov = covariance(res.jac(x), 0.5 * c, n, p, absolute_sigma)
-            stderr = np.sqrt(np.diag(cov))
+        stderr, cov = errors(x, c, success)
         return FitResult(text, d, names, x, stderr, cov, c, success, message, count, "dask adam", n,
                          name, None, target)
     r = fit_residuals(res, d, text, names, columns, n, target, x0, bounds,
@@ -268,10 +271,7 @@ def fit_dask(d, text, names, columns, n, target, x0, bounds, loss, total, verbos
         return r
     x = np.array([r.params[k] for k in names]) if r.success else x0
     x, c, success, message, extra = _other_loss(total, names, columns, x, bounds, method)
-    stderr, cov = nan
-    if loss == "squares" and success:       # bfgs on least squares: the usual errors
-        cov = covariance(res.jac(x), 0.5 * c, n, p, absolute_sigma)
-        stderr = np.sqrt(np.diag(cov))
+    stderr, cov = errors(x, c, success)
     if verbose:
         import sys
         print(f"symdiff fit (dask): {message} after {r.steps + extra} passes, loss {c:.10g}", file=sys.stderr)

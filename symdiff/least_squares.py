@@ -150,7 +150,12 @@ def rounding_noise(y, sigma):
     """Half the sum of squares of 16 ulps of each scaled observation: costs closer than
     this are equal to within the rounding of the data."""
     w = np.abs(np.asarray(y, dtype=float)) / (1.0 if sigma is None else np.abs(sigma))
-    return 0.5 * float(np.sum((16 * np.finfo(float).eps * w) ** 2))
+    return noise_of(float(np.sum(w * w)))
+
+
+def noise_of(scaled_squares):
+    """``rounding_noise`` from the sum of the squared scaled observations (sum((y/sigma)**2))."""
+    return 0.5 * (16 * np.finfo(float).eps) ** 2 * scaled_squares
 
 
 ROUNDING_LEVEL = 1e-20   # loss / sum((y/sigma)**2) below which float64 residuals are rounding noise
