@@ -25,17 +25,19 @@ import numpy as np
 CHUNK = 1 << 14     # points per in-memory chunk: its (CHUNK x (p + 1)) block stays in L2
 
 
-def r_factor(A):
+def r_factor(A, overwrite=False):
     """The (k x k) upper-triangular R of the QR of A (m x k); rows of zeros below where
-    m < k, and all NaN where A holds a NaN or inf (the point is then not finite)."""
+    m < k, and all NaN where A holds a NaN or inf (the point is then not finite).
+    ``overwrite``: LAPACK may factor A in its own memory (no copy when A is Fortran-ordered)."""
+    from scipy.linalg import qr
     k = A.shape[1]
     out = np.zeros((k, k))
     if not np.all(np.isfinite(A)):
         out[:] = np.nan
         return out
     if A.shape[0]:
-        R = np.linalg.qr(A, mode="r")
-        out[:R.shape[0]] = R
+        factored = qr(A, mode="raw", overwrite_a=overwrite, check_finite=False)[0][0]
+        out[:min(A.shape[0], k)] = np.triu(factored[:k])
     return out
 
 
@@ -64,18 +66,8 @@ def chunk_factor(d, names, columns, target, x):
             rows[:, k] = grads[name]
         if sigma is not None:
             rows /= np.reshape(sigma[part], (-1, 1)) if np.ndim(sigma) else sigma
-        R = _r_in_place(A)
+        R = r_factor(A, overwrite=True)
     return R
-
-
-def _r_in_place(A):
-    """``r_factor(A)`` for a Fortran-ordered A with at least as many rows as columns,
-    computed in A's memory (A is overwritten)."""
-    k = A.shape[1]
-    if A.shape[0] < k or not np.all(np.isfinite(A)):
-        return r_factor(np.array(A))
-    from scipy.linalg import qr
-    return np.triu(qr(A, mode="r", overwrite_a=True, check_finite=False)[0][:k])
 
 
 class CompressedResiduals:
