@@ -10,6 +10,9 @@ covariance; big and Dask data run the same solvers on a compressed problem
   rounding, the minimum nearest the start: ``_choose``); the winner is then restarted
   (alternating "lm" and "trf") until a restart no longer lowers the cost. A solver that
   stalls far from a minimum is thereby overruled by one that does not.
+- then Gauss-Newton steps (``_polish``) while they shrink: where the cost is flat to
+  rounding the solvers stop up to 1e-7 short of the minimum; these steps reach it (NIST:
+  10.3+ digits on all 54 fits, and Dask fits equal in-memory ones to 1e-10).
 - where the loss is at the rounding level of the data (exact data, e.g. NIST's Lanczos1),
   it is recomputed with 40 digits at the solution (``exact_cost``): the standard errors
   scale with sqrt(loss), which float64 residuals give only to a few digits there;
@@ -133,7 +136,49 @@ def solve_squares(res, x0, method, bounds, n, max_nfev=None, lean=False):
                     best, improved = out, True
         if not improved:
             break
+    nfev += _polish(res, best, bounds if bounded else None)
     return best, best.message, nfev
+
+
+POLISH_STEPS = 20   # at most; large-residual problems converge linearly (ENSO: by 0.65 a step)
+
+
+def _polish(res, best, bounds):
+    """Gauss-Newton steps from the solvers' point (in place), while each step is smaller
+    than the one before and the cost does not rise beyond rounding. The solvers stop
+    where a step no longer changes the cost to 1e-15, which on ill-conditioned problems
+    leaves the parameters up to 1e-7 from the minimum (where the cost is flat to rounding
+    but the gradient is not zero), at different places for different solver sequences
+    (in-memory and Dask fits); these steps take both to the same point, the minimum as
+    float64 residuals determine it. Returns the evaluations made."""
+    x, r, J = best.x.copy(), best.fun, best.jac
+    cost = 0.5 * float(r @ r)
+    noise = res.rounding_noise()
+    previous, evaluations = np.inf, 0
+    for _ in range(POLISH_STEPS):
+        scale = np.linalg.norm(J, axis=0)
+        scale[~(scale > 0)] = 1.0
+        with np.errstate(all="ignore"):
+            try:
+                step = np.linalg.lstsq(J / scale, -r, rcond=None)[0] / scale
+            except np.linalg.LinAlgError:
+                break
+            size = float(np.max(np.abs(step) / np.maximum(np.abs(x), 1e-300)))
+        if not np.isfinite(size) or size >= previous or size == 0.0:
+            break
+        trial = x + step
+        if bounds is not None and (np.any(trial < bounds[0]) or np.any(trial > bounds[1])):
+            break
+        r_trial = res.fun(trial)
+        evaluations += 1
+        cost_trial = 0.5 * float(r_trial @ r_trial)
+        # the cost's own rounding error: residual errors e of about 16 ulps of the data
+        # change it by |r||e| + |e|^2/2, i.e. 2 sqrt(cost noise) + noise
+        if not cost_trial <= cost + 2.0 * np.sqrt(cost * noise) + noise:
+            break
+        x, r, J, cost, previous = trial, r_trial, res.jac(trial), cost_trial, size
+    best.x, best.fun, best.jac, best.cost = x, r, J, cost
+    return evaluations
 
 
 def _choose(found, res, x0):

@@ -35,8 +35,8 @@ def test_nist_certified_values_from_both_starts(name, start):
     data = {k: p[k] for k in ("x", "x1", "x2", "y") if k in p}   # Nelson has two predictors
     r = symdiff.fit(p["model"], data, dict(zip(names, p["starts"][start])))
     assert r.success, r.message
-    for k, c in zip(names, p["certified"]):
-        assert digits(r.params[k], c) >= 6, (k, r.params[k], c)
+    for k, c in zip(names, p["certified"]):   # 6 asked; the Gauss-Newton polish gives 10.3+
+        assert digits(r.params[k], c) >= 9, (k, r.params[k], c)
     for k, c in zip(names, p["stderr"]):
         if c is not None:
             assert digits(r.stderr[k], c) >= 3, (k, r.stderr[k], c)
