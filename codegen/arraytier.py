@@ -243,7 +243,7 @@ def vmath_arrays():
     from . import vmath_special
     modules = [(vmath, vmath.PUBLIC_FUNCTIONS), (vmath_special, vmath_special.JIT_FUNCTIONS)]
     namespace = {k: v for m, _ in modules for k, v in vars(m).items() if k.isupper()}   # constants
-    namespace.update(BUILTINS, np=np, fma=_fma, scale2=_scale2)
+    namespace.update(BUILTINS, np=np, fma=_fma, scale2=_scale2, fminimum=np.minimum, fmaximum=np.maximum)
 
     def source():
         parts = ['"""codegen.vmath\'s functions, rewritten by codegen.arraytier to run over arrays."""']

@@ -13,6 +13,7 @@ from . import cache, vnumpy
 OPTIONS = dict(cache=True, error_model="numpy", nogil=True)
 _KERNELS_PY = pathlib.Path(__file__).with_name("kernels.py")   # its text shapes every module
 _STREAMS_PY = pathlib.Path(__file__).with_name("streams.py")   # the blocked loops' stores (imports numba)
+_FMA_PY = pathlib.Path(__file__).with_name("fma.py")           # vmath's intrinsics under Numba (imports numba)
 
 
 @functools.lru_cache(maxsize=None)
@@ -22,10 +23,12 @@ def build_stamp():
     content hash (and Numba's cache) changes whenever any of them does."""
     import hashlib
     from symdiff.version import __version__
-    from . import vmath, vmath_special
+    from . import fma_exact, vmath, vmath_special
     h = hashlib.sha256()
+    sources = (vmath.__file__, vmath_special.__file__, fma_exact.__file__, _FMA_PY, _STREAMS_PY,
+               vnumpy.__file__, __file__, _KERNELS_PY)
     for part in (__version__, repr(sorted(OPTIONS.items())), repr(vnumpy.bindings()),
-                 *(pathlib.Path(f).read_bytes() for f in (vmath.__file__, vmath_special.__file__, _STREAMS_PY, vnumpy.__file__, __file__, _KERNELS_PY))):
+                 *(pathlib.Path(f).read_bytes() for f in sources)):
         h.update(part if isinstance(part, bytes) else part.encode())
     return h.hexdigest()[:16]
 

@@ -1,6 +1,7 @@
-"""vmath's ``fma`` and ``scale2`` (``codegen/fma_exact.py``) under Numba: the ``llvm.fma.f64``
-intrinsic (one rounding; a vfmadd instruction on x86-64, vectorized with the loop) and
-``llvm.ldexp`` (vscalefpd with AVX-512). Importing this module registers them
+"""vmath's ``fma``, ``scale2``, ``fminimum`` and ``fmaximum`` (``codegen/fma_exact.py``) under
+Numba: the ``llvm.fma.f64`` intrinsic (one rounding; a vfmadd instruction on x86-64,
+vectorized with the loop), ``llvm.ldexp`` (vscalefpd with AVX-512) and ``llvm.minimum``/
+``llvm.maximum`` (one vminpd/vmaxpd against a non-zero constant). Importing this module registers them
 (``vmath.jit_namespace`` does); the plain-Python versions give the same bits (exact
 rational arithmetic, ``math.ldexp``), and neither they nor vmath import numba."""
 import numpy as np
@@ -8,7 +9,7 @@ from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic, overload
 
-from .fma_exact import fma, scale2
+from .fma_exact import fma, fmaximum, fminimum, scale2
 
 
 @intrinsic
@@ -44,4 +45,35 @@ def _llvm_ldexp(typingctx, p, k):
 def _scale2(p, k):
     def impl(p, k):
         return _llvm_ldexp(float(p), np.int64(k))
+    return impl
+
+
+def _min_max(intrinsic_name):
+    @intrinsic
+    def call(typingctx, a, b):
+        sig = types.float64(types.float64, types.float64)
+
+        def codegen(context, builder, signature, args):
+            f64 = ir.DoubleType()
+            fn = builder.module.declare_intrinsic(intrinsic_name, [f64], ir.FunctionType(f64, [f64, f64]))
+            return builder.call(fn, args)
+        return sig, codegen
+    return call
+
+
+_llvm_minimum = _min_max("llvm.minimum")
+_llvm_maximum = _min_max("llvm.maximum")
+
+
+@overload(fminimum, inline="always")
+def _fminimum(a, b):
+    def impl(a, b):
+        return _llvm_minimum(float(a), float(b))
+    return impl
+
+
+@overload(fmaximum, inline="always")
+def _fmaximum(a, b):
+    def impl(a, b):
+        return _llvm_maximum(float(a), float(b))
     return impl

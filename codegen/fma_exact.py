@@ -1,7 +1,8 @@
-"""``fma(a, b, c)``: a*b + c rounded once, in plain Python (exact rational arithmetic), and
-``scale2(p, k)``: p * 2**k rounded once (``math.ldexp``).
+"""``fma(a, b, c)``: a*b + c rounded once, in plain Python (exact rational arithmetic),
+``scale2(p, k)``: p * 2**k rounded once (``math.ldexp``), and ``fminimum``/``fmaximum``:
+the smaller/larger of two floats, nan if either is nan (IEEE 754-2019 minimum/maximum).
 
-vmath's ``vexp`` calls both; ``codegen/fma.py`` registers its compiled version (the
+vmath's ``vexp`` calls them all; ``codegen/fma.py`` registers its compiled version (the
 ``llvm.fma`` intrinsic) and ``codegen/arraytier.py`` has the NumPy version: the same bits
 everywhere. This module imports neither numba nor vmath."""
 import math
@@ -37,3 +38,27 @@ def scale2(p, k):
         return math.ldexp(p, int(k))
     except OverflowError:
         return math.copysign(math.inf, p)
+
+
+def fminimum(a, b):
+    """The smaller of a and b, nan if either is nan (IEEE 754-2019 ``minimum``, NumPy's
+    ``np.minimum``); vmath clamps with it, b a non-zero constant. Under Numba the
+    ``llvm.minimum`` intrinsic (``codegen/fma.py``): one ``vminpd`` when b is a non-zero
+    constant, where ``b if a > b else a`` became a compare and a masked move."""
+    a, b = float(a), float(b)
+    if a != a or b != b:
+        return a + b                   # nan
+    if a == b:
+        return a if math.copysign(1.0, a) < 0 else b     # minimum(-0.0, 0.0) is -0.0
+    return a if a < b else b
+
+
+def fmaximum(a, b):
+    """The larger of a and b, nan if either is nan (IEEE 754-2019 ``maximum``, NumPy's
+    ``np.maximum``); ``llvm.maximum`` under Numba (see :func:`fminimum`)."""
+    a, b = float(a), float(b)
+    if a != a or b != b:
+        return a + b                   # nan
+    if a == b:
+        return b if math.copysign(1.0, a) < 0 else a     # maximum(-0.0, 0.0) is 0.0
+    return a if a > b else b

@@ -409,3 +409,38 @@ def test_fma_same_bits_compiled_plain_and_array_tier():
         for got, ref in ((emulated, out), (plain, out[:300])):
             same = (got.view(np.int64) == ref.view(np.int64)) | (np.isnan(got) & np.isnan(ref))
             assert same.all(), (scale, np.flatnonzero(~same)[:5])
+
+
+def test_fminimum_fmaximum_same_bits_compiled_plain_and_array_tier():
+    """vmath's clamps: llvm.minimum/maximum under Numba (one vminpd/vmaxpd), IEEE
+    minimum/maximum in plain Python, np.minimum/np.maximum in the array tier: nan if either
+    argument is nan, the same bits for every argument against non-zero constants (how vmath
+    uses them), and -0.0 below 0.0 between plain Python and Numba."""
+    import codegen.fma  # noqa: F401  (registers them for Numba)
+    from codegen import arraytier
+    from codegen.fma_exact import fmaximum, fminimum
+
+    @numba.njit(error_model="numpy")
+    def hw(a, c, lo, hi):
+        for i in range(a.size):
+            lo[i] = fminimum(a[i], c)
+            hi[i] = fmaximum(a[i], c)
+
+    rng = np.random.default_rng(4)
+    a = np.concatenate([[0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, 1000.0, -1000.0],
+                        rng.standard_normal(500) * 10.0 ** rng.integers(-5, 5, 500)])
+    fast = arraytier.vmath_arrays()
+    for c in (1000.0, -1000.0, 22.0, 0.5, -45.0, math.inf, math.nan):
+        lo, hi = np.empty(a.size), np.empty(a.size)
+        hw(a, c, lo, hi)
+        for fn, got, np_fn in ((fminimum, lo, np.minimum), (fmaximum, hi, np.maximum)):
+            plain = np.array([fn(v, c) for v in a])
+            with np.errstate(all="ignore"):
+                arrays = fast["fminimum" if fn is fminimum else "fmaximum"](a, c)
+            for other in (plain, arrays, np_fn(a, c)):
+                same = (other.view(np.int64) == got.view(np.int64)) | (np.isnan(other) & np.isnan(got))
+                assert same.all(), (fn.__name__, c, a[~same][:5])
+    assert math.copysign(1.0, fminimum(-0.0, 0.0)) == -1.0 and math.copysign(1.0, fmaximum(-0.0, 0.0)) == 1.0
+    lo, hi = np.empty(2), np.empty(2)
+    hw(np.array([-0.0, 0.0]), 0.0, lo, hi)
+    assert math.copysign(1.0, lo[0]) == -1.0 and math.copysign(1.0, hi[0]) == 1.0
