@@ -155,7 +155,8 @@ class Trace:
                 product += f", {s.target} = {fmt(s.value, digits)}"
             out.append(f"    {s.code.ljust(width)}  {product}   # {s.rule}")
         out.append("")
-        out.append("gradient: " + ", ".join(f"{g} = {fmt(self.values[g], digits)}" for g in p.grads))
+        label = "gradient" if p.returns is None else "results"   # second order: not only a gradient
+        out.append(f"{label}: " + ", ".join(f"{g} = {fmt(self.values[g], digits)}" for g in p.grads))
         return "\n".join(out)
 
 

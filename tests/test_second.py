@@ -400,3 +400,15 @@ def test_all_four_over_broadcast_arrays_match_jax(text, fn):
         assert close(hv[a].ravel(), sum(H[i][j] * V[j] for j in range(3)), 1e-9, 1e-9), a
         for j, b in enumerate(names):
             assert close(hess[a][b].ravel(), H[i][j], 1e-9, 1e-9), (a, b)
+
+
+def test_trace_and_export_of_a_hessian_name_second_order_results(tmp_path):
+    """A Hessian's trace listed d2f_dx_dx & co. under "gradient:", and its export said
+    "Value and gradient of": both now name them as the results they are."""
+    h = symdiff.hessian("x*y + sin(x)")
+    text = str(h.trace(x=1.0, y=2.0))
+    assert "\nresults: dx = " in text and "d2f_dx_dx = -0.84" in text and "\ngradient:" not in text
+    h.export(tmp_path / "h.py")
+    assert (tmp_path / "h.py").read_text().startswith('"""Value and derivatives of')
+    d = symdiff.differentiate("x*y + sin(x)")
+    assert "\ngradient: dx = " in str(d.trace(x=1.0, y=2.0))
