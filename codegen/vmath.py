@@ -23,9 +23,11 @@ Using them under Numba
 ----------------------
 This module deliberately does not import numba.  The "leaf" functions
 (``vexp``, ``vexpm1``, ``vlog``, ``vlog1p``, ``vsin``, ``vcos``, ``vsincos``)
-only use ``np``/``math``, module constants and :func:`fma` (whose compiled
-version ``codegen.fma`` registers: import it first, as :func:`jit_namespace`
-does), so ``numba.njit(vmath.vexp)`` works.  Functions built on other ones (``vtanh``, ``vsigmoid``,
+only use ``np``/``math``, module constants and ``codegen/fma_exact.py``'s
+:func:`fma`, ``scale2``, ``fminimum`` and ``fmaximum`` (the clamps: one
+vminpd/vmaxpd each, where ``c if x > c else x`` costs a compare and a masked
+move), whose compiled versions ``codegen.fma`` registers: import it first, as
+:func:`jit_namespace` does, so ``numba.njit(vmath.vexp)`` works.  Functions built on other ones (``vtanh``, ``vsigmoid``,
 ``vsoftplus``) call their siblings by global name, which Numba can only
 resolve to compiled functions; use :func:`jit_namespace`, which compiles
 every public function with ``numba.njit`` and the options you pass, wired to
