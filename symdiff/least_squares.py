@@ -212,8 +212,10 @@ def exact_cost(d, names, x, columns, target, cost):
     where float64 cannot resolve it: a fit to exact data (NIST's Lanczos1, rss 1.4e-25) has
     residuals at the rounding level of y, each then only good to a few digits, and the
     standard errors scale with sqrt(loss). Up to EXACT_POINTS points; the model is evaluated
-    by SymPy (evalf, no code generated) at the float values of x and the data, exactly as
-    given. Elsewhere, or where SymPy cannot give a number, the float64 cost stands."""
+    by SymPy (evalf, no code generated) at the float values of x and at the data as decimals
+    (the shortest repr of each float: the numbers as written in the file, e.g. 0.05, not
+    the binary float nearest it, whose rounding alone moves Lanczos1's rss by 9e-4).
+    Elsewhere, or where SymPy cannot give a number, the float64 cost stands."""
     y = np.asarray(columns[target], dtype=float)
     sigma = columns.get("fit_sigma")
     w = y if sigma is None else y / sigma
@@ -229,15 +231,21 @@ def exact_cost(d, names, x, columns, target, cost):
                 if k in symbols and k not in names}
         total = sympy.Float(0, 40)
         for i in range(n):
-            value = at.xreplace({symbols[k]: sympy.Float(float(c[i]), 40) for k, c in cols.items()}).evalf(40)
-            r = value - sympy.Float(float(y[i]), 40)
+            value = at.xreplace({symbols[k]: _decimal(c[i]) for k, c in cols.items()}).evalf(40)
+            r = value - _decimal(y[i])
             if sigma is not None:
-                r = r / sympy.Float(float(np.broadcast_to(sigma, (n,))[i]), 40)
+                r = r / _decimal(np.broadcast_to(sigma, (n,))[i])
             total += r * r
         exact = float(total) / 2
     except Exception:   # a function SymPy cannot evaluate numerically: keep float64's
         return cost
     return exact if np.isfinite(exact) else cost
+
+
+def _decimal(v):
+    """A data value as the decimal it was written as (its shortest repr), with 40 digits."""
+    import sympy
+    return sympy.Float(repr(float(v)), 40)
 
 
 def covariance(J, cost, n, p, absolute_sigma=False):
