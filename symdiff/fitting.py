@@ -57,7 +57,8 @@ def check_inputs(d, data, params, target, weights):
         try:
             v = float(v)
         except (TypeError, ValueError):
-            raise FormulaError(f"the starting value of {k!r} is not a number: {v!r:.60}") from None
+            raise FormulaError(f"the starting value of {k!r} is not a number: {v!r:.60}",
+                               hint=f"params={{{k!r}: 1.0}}") from None
         if not math.isfinite(v):
             raise FormulaError(f"the starting value of {k!r} is {v}", hint="start from a finite number")
     unused = [k for k in params if k not in d.inputs]
@@ -126,6 +127,9 @@ def check_inputs(d, data, params, target, weights):
             n = length if n is None else n
     if n is None:
         raise FormulaError("data holds no arrays, only single numbers", hint="give the observations as arrays")
+    if np.ndim(columns[target]) != 1:
+        raise FormulaError(f"the target column {target!r} is a single number",
+                           hint="give one observation per data point: an array as long as the other columns")
     if n < len(params):     # nothing to fit, or more unknowns than equations: no unique answer
         raise FormulaError(f"{n} data point{'' if n == 1 else 's'} for {len(params)} parameters"
                            + (f" ({', '.join(params)})" if n else ""),
@@ -156,6 +160,7 @@ def fit(model, data, params, target="y", loss="squares", method="auto", bounds=N
     from .api import differentiate
     if method not in METHODS:
         raise FormulaError(f"unknown method {method!r}", hint="method is one of: " + ", ".join(METHODS))
+    _check_options(max_steps, lr, steps)
     import warnings
     every = differentiate(model, kernel=kernel)        # all inputs: check the names first
     _check_constants(every, data, params)
@@ -187,6 +192,24 @@ def fit(model, data, params, target="y", loss="squares", method="auto", bounds=N
     from .fit_losses import fit_loss
     return _given(data, fit_loss(d, text, names, columns, n, target, x0, (low, high), loss,
                                  method, progress, max_steps, lr, steps, kernel))
+
+
+def _check_options(max_steps, lr, steps):
+    """The solver options are numbers in range (a negative lr would leave Adam at the start
+    and call that converged)."""
+    for name, value, least in (("max_steps", max_steps, 1), ("steps", steps, 1)):
+        if value is None and name == "max_steps":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+            raise FormulaError(f"{name} must be a whole number of at least {least}, not {value!r:.40}",
+                               hint=f"e.g. {name}=1000")
+    try:
+        ok = not isinstance(lr, bool) and math.isfinite(float(lr)) and float(lr) > 0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise FormulaError(f"lr must be a positive number, not {lr!r:.40}",
+                           hint="lr is relative to each parameter's starting size, e.g. lr=0.1")
 
 
 def _given(data, result):
@@ -227,6 +250,7 @@ def _bounds(bounds, names):
         except (TypeError, ValueError):
             raise FormulaError(f"bounds for {k!r} must be a pair (low, high)", hint="use None for no bound") from None
         if not lo < hi:
-            raise FormulaError(f"bounds for {k!r}: low {lo} is not below high {hi}")
+            raise FormulaError(f"bounds for {k!r}: low {lo} is not below high {hi}",
+                               hint=f"bounds={{{k!r}: (low, high)}} with low < high; None for no bound")
         low[names.index(k)], high[names.index(k)] = lo, hi
     return low, high

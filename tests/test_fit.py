@@ -169,7 +169,7 @@ def test_not_converging_says_so():
     (dict(data={"x": [1.0, 2.0, 3.0], "y": [1.0, 2.0]}, params={"b1": 1.0, "b2": 1.0}),
      "2 rows", "same length"),
     (dict(data={"x": [1.0, 2.0], "z": [1.0, 2.0]}, params={"b1": 1.0, "b2": 1.0}), "target", "data columns"),
-    (dict(data={"x": [1.0, 2.0], "y": [1.0, 2.0]}, params={"b1": 1.0, "b2": "abc"}), "not a number", None),
+    (dict(data={"x": [1.0, 2.0], "y": [1.0, 2.0]}, params={"b1": 1.0, "b2": "abc"}), "not a number", "params="),
     (dict(data={"x": [1.0, 2.0], "y": [1.0, 2.0]}, params={"b1": 1.0, "b2": 1.0}, loss="r +"), "line 1", None),
     (dict(data={"x": [1.0, 2.0], "y": [1.0, 2.0]}, params={"b1": 1.0, "b2": 1.0}, loss="abs(r - x)"),
      "only use r", "log"),
@@ -183,6 +183,15 @@ def test_not_converging_says_so():
      "does not use r", "log"),
     (dict(data={"x": [1.0, 2.0], "y": [1.0, 2.0]}, params={"b1": 1.0, "b2": 1.0}, weights="sigma"),
      "not a data column", "x, y"),
+    # review11: these were a solver failure about broadcasting, a bare TypeError, and a
+    # negative rate that left Adam at the start and called it converged
+    (dict(data={"x": [1.0, 2.0, 3.0], "y": 2.0}, params={"b1": 1.0, "b2": 1.0}), "single number", "one observation"),
+    (dict(data={"x": [1.0, 2.0], "y": [1.0, 2.0]}, params={"b1": 1.0, "b2": 1.0}, max_steps="100"),
+     "max_steps", "max_steps="),
+    (dict(data={"x": [1.0, 2.0], "y": [1.0, 2.0]}, params={"b1": 1.0, "b2": 1.0}, method="adam", lr=-0.1),
+     "lr must be a positive", "lr=0.1"),
+    (dict(data={"x": [1.0, 2.0], "y": [1.0, 2.0]}, params={"b1": 1.0, "b2": 1.0}, bounds={"b1": (2, 1)}),
+     "not below", "low < high"),
 ])
 def test_bad_input_raises_formula_error_with_hint(kwargs, match, hint):
     with pytest.raises(symdiff.FormulaError, match=match) as info:
