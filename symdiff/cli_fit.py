@@ -40,7 +40,8 @@ def parse_params(text):
         try:
             params[name] = float(value)
         except ValueError:
-            raise FormulaError(f"--params: {value.strip()!r} is not a number (for {name!r})") from None
+            raise FormulaError(f"--params: {value.strip()!r} is not a number (for {name!r})",
+                               hint="--params b1=500,b2=1e-4") from None
     if not params:
         raise FormulaError("--params is empty", hint="--params b1=500,b2=1e-4")
     return params
@@ -60,23 +61,39 @@ def read_csv(path):
         raise FormulaError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}",
                            hint="give a CSV file with a header row") from None
     except csv.Error as exc:
-        raise FormulaError(f"{path} is not a valid CSV file: {exc}") from None
+        raise FormulaError(f"{path} is not a valid CSV file: {exc}",
+                           hint="a header row naming the columns, then one row of numbers per point") from None
     rows = [r for r in rows if any(c.strip() for c in r)]
     if len(rows) < 2:
         raise FormulaError(f"{path} has no data rows", hint="the first row names the columns, the next hold numbers")
     header = [h.strip() for h in rows[0]]
+    if all(_number(h) for h in header):
+        raise FormulaError(f"{path}: the first row holds numbers ({', '.join(header)[:60]}), not column names",
+                           hint="add a header row naming the columns, e.g. x,y")
     if any(not h for h in header) or len(set(header)) != len(header):
-        raise FormulaError(f"{path}: the header row must name every column once, got {rows[0]}")
+        raise FormulaError(f"{path}: the header row must name every column once, got {rows[0]}",
+                           hint="name each column once (pandas: df.to_csv(path, index=False))")
     columns = {h: [] for h in header}
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
-            raise FormulaError(f"{path}, line {number}: {len(row)} values for {len(header)} columns")
+            raise FormulaError(f"{path}, line {number}: {len(row)} values for {len(header)} columns",
+                               hint="every row needs one value per column of the header")
         for h, cell in zip(header, row):
             try:
                 columns[h].append(float(cell))
             except ValueError:
-                raise FormulaError(f"{path}, line {number}, column {h!r}: {cell.strip()!r} is not a number") from None
+                raise FormulaError(f"{path}, line {number}, column {h!r}: {cell.strip()!r} is not a number",
+                                   hint="every cell below the header must be a number "
+                                   "(decimal point '.', no thousands separators)") from None
     return columns
+
+
+def _number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def run(args):
@@ -92,6 +109,13 @@ def run(args):
         weights = data.pop(args.weights)
     from .api import differentiate
     inputs = differentiate(args.model).inputs
+    for name in [args.target] + [k for k in inputs if k not in params]:
+        if name not in columns:
+            what = "--target column" if name == args.target else "the model's name"
+            raise FormulaError(f"{what} {name!r} is not a column of {args.data}"
+                               + ("" if name == args.target else " (nor a parameter)"),
+                               hint="columns: " + ", ".join(columns)
+                               + ("" if name == args.target else f"; or give a start: --params {name}=1"))
     data = {k: v for k, v in data.items() if k in inputs or k == args.target}
     result = fit(args.model, data, params, target=args.target, loss=args.loss, method=args.method,
                  weights=weights, verbose=args.verbose)

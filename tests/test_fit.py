@@ -238,6 +238,19 @@ def test_command_line(tmp_path, capsys):
                                     capsys.readouterr().err)[1]
 
 
+def test_command_line_names_the_files_columns_when_the_header_is_wrong(tmp_path, capsys):
+    """A file without a header row, or with other column names, said "data must be a dict of
+    columns ... (hint: pass data={'x': x_values, ...})": the API's words, not the file's."""
+    rows = "".join(f"{a},{b}\n" for a, b in zip(MISRA["x"], MISRA["y"]))
+    for text, expected in ((rows, "first row holds numbers"), ("t,obs\n" + rows, "columns: t, obs"),
+                           ("x,y\n" + rows + "1,oops\n", "hint:")):
+        path = tmp_path / "m.csv"
+        path.write_text(text)
+        assert main(["fit", "b1*(1 - exp(-b2*x))", "--data", str(path), "--params", "b1=500,b2=1e-4"]) == 2
+        err = capsys.readouterr().err
+        assert expected in err and "dict" not in err and len(err.strip().splitlines()) == 1, err
+
+
 def test_command_line_reads_excel_and_tab_separated_files(tmp_path, capsys):
     """A CSV saved by Excel as "CSV UTF-8" starts with a byte-order mark, which used to stick
     to the first column's name ('\\ufeffx': "the model's name 'x' is neither a parameter nor
