@@ -49,6 +49,11 @@ def plot(result, x=None, ax=None, path=None):
         bottom.set_xlabel(x)
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path)
-        plt.close(fig)
+        try:
+            fig.savefig(path)
+        except (OSError, ValueError) as exc:     # no such folder, an unknown image format
+            raise FormulaError(f"cannot write the plot to {path}: {getattr(exc, 'strerror', None) or exc}",
+                               hint="give a path in an existing folder ending in .png, .pdf or .svg") from None
+        finally:
+            plt.close(fig)
     return fig

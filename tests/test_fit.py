@@ -270,6 +270,11 @@ def test_plot(tmp_path):
     path = tmp_path / "fit.png"
     r.plot(path=str(path))
     assert path.stat().st_size > 1000
+    # a missing folder or an unknown format was a matplotlib traceback (after the CLI's fit)
+    for bad in (tmp_path / "no" / "fit.png", tmp_path / "fit.xyz"):
+        with pytest.raises(symdiff.FormulaError, match="cannot write the plot") as info:
+            r.plot(path=str(bad))
+        assert "hint:" in str(info.value)
 
 
 def test_verbose_reports_progress(capsys, monkeypatch):
