@@ -6,9 +6,9 @@ fused pass over the data giving the total loss and its gradient with respect to 
 parameters, with no per-point array. ``scipy.optimize.minimize(jac=True)`` (BFGS, or
 L-BFGS-B with bounds) minimizes it, starting from the least-squares fit, and Nelder-Mead
 polishes the result (a kink of ``abs`` stalls a gradient method short of the minimum);
-the two alternate while the loss falls. On Dask data the polish is left out (each of its
-hundreds of evaluations would be a distributed pass): losses with kinks ("absolute")
-are then only as exact as BFGS gets at a kink. ``method="adam"``
+the two alternate while the loss falls. On Dask data (each of its hundreds of evaluations
+is a distributed pass) the polish runs only for losses with kinks ("absolute", "huber",
+abs in a formula: ``dask_support.KINKS``), where BFGS alone stops short. ``method="adam"``
 runs Adam on the same kernel.
 
 Standard errors are reported for least squares only (NaN for other losses).
