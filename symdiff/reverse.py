@@ -75,6 +75,10 @@ class Program:
 def reverse(graph, root, text, wrt=None, output_name=None, taken=()):
     """Build the forward/backward program of ``root`` with respect to ``wrt``."""
     inputs = tuple(graph.inputs)
+    if wrt is not None and not tuple(wrt) and inputs:
+        raise FormulaError("wrt names no input: there is nothing to differentiate with respect to",
+                           hint="leave wrt out for every input (" + ", ".join(inputs) + "), or name some: wrt=\""
+                           + inputs[0] + "\"")
     wrt = _check_wrt(graph, inputs, inputs if wrt is None else tuple(wrt))
     live, uses, needs = _usage(graph, root, wrt)
     folded, lines_of = _lines(graph, root, live, uses)

@@ -307,3 +307,13 @@ def test_sympy_functions_both_ways():
     round_trip = symdiff.differentiate("atan(x*y) + hypot(x, y) + log1p(x) + where(x > y, x, y)")
     back = round_trip.graph.to_sympy(round_trip.root)
     assert {type(a).__name__ for a in sympy.preorder_traversal(back)} >= {"atan", "hypot", "log1p", "Piecewise"}
+
+
+def test_an_empty_wrt_is_an_error_with_a_hint():
+    """wrt=[] gave a "Derivative wrt nothing" (and hessian(wrt=[]) an empty Hessian)."""
+    for make in (symdiff.differentiate, symdiff.hessian, symdiff.jvp, symdiff.hvp):
+        for wrt in ([], (), ""):
+            with pytest.raises(symdiff.FormulaError, match="wrt names no input") as info:
+                make("x*y + sin(x)", wrt=wrt)
+            assert "x, y" in str(info.value)
+    assert symdiff.differentiate("2 + 3", wrt=[])(**{})[0] == 5.0    # no inputs: nothing to name
