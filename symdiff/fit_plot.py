@@ -15,7 +15,10 @@ def plot(result, x=None, ax=None, path=None):
         import matplotlib.pyplot as plt
     except ImportError:
         raise FormulaError("plotting needs matplotlib", hint='pip install "symdiff-backprop[plot]"') from None
-    data = result._data or {}
+    if result._data is None:      # a fit on Dask data: its columns were never gathered
+        raise FormulaError("this fit has no data in memory to plot (a fit on Dask data keeps none)",
+                           hint="plot a sample: fit it in memory, or draw r.predict(x=...) yourself")
+    data = result._data
     axes = [k for k in data if k not in (result.target, "fit_sigma")]
     if x is None:
         if len(axes) != 1:

@@ -70,6 +70,9 @@ def test_fit_on_dask_equals_numpy_fit(client):
         assert got.params[k] == pytest.approx(ref.params[k], rel=1e-8)
         assert got.stderr[k] == pytest.approx(ref.stderr[k], rel=1e-6)
     assert got.loss == pytest.approx(ref.loss, rel=1e-10)
+    with pytest.raises(symdiff.FormulaError, match="no data in memory") as info:   # was "0 data columns ()"
+        got.plot()
+    assert "hint:" in str(info.value)
     cauchy = "log(1 + r**2)"    # smooth: BFGS alone converges (on Dask, no Nelder-Mead polish)
     ref_cauchy = symdiff.fit(MODEL, {"x": x, "y": y}, p0, loss=cauchy)
     got_cauchy = symdiff.fit(MODEL, {"x": da.from_array(x, chunks=2_000), "y": y}, p0, loss=cauchy)
