@@ -74,7 +74,7 @@ def loss_derivative(text, target, loss, names, kernel="auto"):
 
 
 def fit_loss(d, text, names, columns, n, target, x0, bounds, loss, method, progress,
-             max_steps, lr, steps, kernel):
+             max_steps, lr, steps, kernel, absolute_sigma=False):
     from .fit_result import FitResult, Progress
     from .least_squares import Residuals, _fit_squares, covariance
     from .minimize import adam, minimize_loss
@@ -110,7 +110,7 @@ def fit_loss(d, text, names, columns, n, target, x0, bounds, loss, method, progr
     if loss == "squares" and success:        # Adam on least squares: the usual errors
         res = Residuals(d, names, columns, target, Progress(False))
         r = res.fun(x)
-        cov = covariance(res.jac(x), 0.5 * float(r @ r), n, p)
+        cov = covariance(res.jac(x), 0.5 * float(r @ r), n, p, absolute_sigma)
         stderr = np.sqrt(np.diag(cov))
     progress.close("converged" if success else "stopped")
     return FitResult(text, d, names, x, stderr, cov, value, success, message, count, method, n,

@@ -191,7 +191,7 @@ def fit(model, data, params, target="y", loss="squares", method="auto", bounds=N
                                          method, progress, absolute_sigma, max_steps))
     from .fit_losses import fit_loss
     return _given(data, fit_loss(d, text, names, columns, n, target, x0, (low, high), loss,
-                                 method, progress, max_steps, lr, steps, kernel))
+                                 method, progress, max_steps, lr, steps, kernel, absolute_sigma))
 
 
 def _check_options(max_steps, lr, steps):
