@@ -131,7 +131,7 @@ def evaluate(d, inputs, grad):
                             dtype=np.float64, meta=np.empty((0,) * (ndim + 1)))
     sums = partial.sum(axis=tuple(range(ndim)))            # Dask's tree reduction
     size = math.prod(aligned[0].shape)
-    scale = 1.0 / size if d.reduce == "mean" else 1.0
+    scale = (1.0 / size if size else math.nan) if d.reduce == "mean" else 1.0   # empty: nan, as NumPy
     value = sums[0] * scale
     if not grad:
         return value

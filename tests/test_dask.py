@@ -56,6 +56,14 @@ def test_fused_sums_are_lazy_scalars(client, data):
         assert value.compute() == pytest.approx(ref_value, rel=1e-13)
         assert grads["a"].compute() == pytest.approx(ref_grads["a"], rel=1e-12)
         np.testing.assert_allclose(grads["x"].compute(), ref_grads["x"], rtol=1e-15)
+    # no points: the sum is 0 and the mean nan, as NumPy's (the mean raised ZeroDivisionError)
+    empty = da.from_array(np.array([]), chunks=5)
+    for reduce, expected in (("sum", 0.0), ("mean", np.nan)):
+        d = symdiff.differentiate("a*x**2", wrt="a", reduce=reduce)
+        assert d(a=2.0, x=np.array([]))[0] == pytest.approx(expected, nan_ok=True)
+        value, grads = d(a=2.0, x=empty)
+        assert value.compute() == pytest.approx(expected, nan_ok=True)
+        assert grads["a"].compute() == pytest.approx(expected, nan_ok=True)
 
 
 def test_fit_on_dask_equals_numpy_fit(client):
