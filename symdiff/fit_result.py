@@ -43,6 +43,11 @@ class FitResult:
             raise FormulaError(f"{clash[0]!r} is a fitted parameter", hint="predict takes the data names only")
         unread = {self.target, *self.data_names} - set(self.derivative.inputs)
         inputs.update((k, v) for k, v in data.items() if k not in unread)
+        missing = [k for k in self.derivative.inputs if k not in inputs]
+        if missing:    # (the derivative's own message asked for the fitted parameters too)
+            wanted = [k for k in self.derivative.inputs if k not in self.params]
+            raise FormulaError(f"predict needs the data column {missing[0]!r}",
+                               hint="r.predict(" + ", ".join(f"{k}=..." for k in wanted) + ")")
         return self.derivative.value(**inputs)
 
     @property

@@ -229,6 +229,9 @@ def test_predict_takes_the_data_the_fit_was_given():
     np.testing.assert_array_equal(r.predict(**data), r.predict(x=data["x"]))
     with pytest.raises(symdiff.FormulaError, match="unknown input 'q'"):
         r.predict(x=1.0, q=2.0)
+    with pytest.raises(symdiff.FormulaError, match="needs the data column 'x'") as info:
+        r.predict()        # the hint asked for b1=..., b2=... too, which predict refuses
+    assert "r.predict(x=...)" in str(info.value)
 
 
 def test_command_line(tmp_path, capsys):
