@@ -325,6 +325,7 @@ def array_module(source, plain=None):
     runs them."""
     module = _load(source, lambda: transform(source), BUILTINS, "arrays",
                    {"np": namespace(), "math": math_namespace()})
+    vnumpy.bind_helpers(module, vmath_arrays())
     for name in scalar_only(source):
         if name in ("value", "value_and_grad") or plain is None:
             raise ValueError(f"{name} branches: it cannot run over arrays")

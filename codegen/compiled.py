@@ -27,7 +27,7 @@ def build_stamp():
     h = hashlib.sha256()
     sources = (vmath.__file__, vmath_special.__file__, fma_exact.__file__, _FMA_PY, _STREAMS_PY,
                vnumpy.__file__, __file__, _KERNELS_PY)
-    for part in (__version__, repr(sorted(OPTIONS.items())), repr(vnumpy.bindings()),
+    for part in (__version__, repr(sorted(OPTIONS.items())), repr(vnumpy.bindings()), repr(vnumpy.helper_bindings()),
                  *(pathlib.Path(f).read_bytes() for f in sources)):
         h.update(part if isinstance(part, bytes) else part.encode())
     return h.hexdigest()[:16]
@@ -59,7 +59,11 @@ class Compiled:
             mod.stream_copy, mod.stream_fence = streams.stream_copy, streams.stream_fence
         mod.np = vnumpy.compiled(self.np_inline)
         mod.math = vnumpy.compiled_math(self.np_inline)
+        rebound = {name for name, _ in vnumpy.helper_bindings()}
+        vnumpy.bind_helpers(mod, "compiled_inline" if self.np_inline else "compiled")
         for name in self.names:
+            if name in rebound:
+                continue
             fn = getattr(mod, name)
             fn = getattr(fn, "py_func", fn)
             opts = dict(OPTIONS, cache=cache_on)

@@ -148,6 +148,7 @@ def plain_module(program):
     module = cache.load_plain(module_source(program), powers.PLAIN, powers.rewrite)
     module.np = vnumpy.plain()
     module.math = vnumpy.plain_math()
+    vnumpy.bind_helpers(module, "plain")
     for name in ("value", "value_and_grad"):
         setattr(module, name, _float64_arguments(getattr(module, name)))
     return module

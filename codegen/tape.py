@@ -348,5 +348,6 @@ def plain():
     module = cache.load_plain(interpreter_source())
     module.np = vnumpy.plain()
     module.math = vnumpy.plain_math()
+    vnumpy.bind_helpers(module, "plain")
     module.exp2 = powers.exp2       # libm's exp2, inf (not OverflowError) on overflow
     return lambda name, *args: getattr(module, name)(*args)

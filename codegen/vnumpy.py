@@ -38,6 +38,27 @@ def bindings():
     return tuple(sorted(set(out), key=lambda b: (b[0], b[1])))
 
 
+def helper_bindings():
+    """(helper, vmath function) for the helpers kernels run as vmath's version: the same
+    function computed another way (sigmoid: ``vsigmoid``, whose exp shares sigmoid's
+    division). The helper's text stays what a reader sees and what ``export`` ships."""
+    return tuple(sorted((op.helper, op.vmath) for op in OPS.values() if op.helper and op.vmath))
+
+
+def bind_helpers(module, functions):
+    """Rebind ``module``'s helpers to their vmath versions in ``functions``: ``"plain"``
+    (plain Python), ``"compiled"``/``"compiled_inline"`` (Numba) or a dict (the array tier's
+    vmath)."""
+    if functions == "plain":
+        functions = _plain_vmath()
+    elif functions in ("compiled", "compiled_inline"):
+        functions = _jitted(functions == "compiled_inline")
+    for name, fast in helper_bindings():
+        if hasattr(module, name):
+            setattr(module, name, functions[fast] if isinstance(functions, dict) else getattr(functions, fast))
+    return module
+
+
 def _fill(module, namespace, vmath_functions, plain):
     source = np if namespace == "np" else math
     for space, name, fast in bindings():
@@ -101,7 +122,8 @@ def _plain_function(namespace, name):
 
 @functools.lru_cache(maxsize=None)
 def _plain_vmath():
-    names = {fast for _, _, fast in bindings() if fast} | set(_HELPER_FAST.values())
+    names = {fast for _, _, fast in bindings() if fast} | set(_HELPER_FAST.values()) \
+        | {fast for _, fast in helper_bindings()}
     return types.SimpleNamespace(**{f: _float64(getattr(vmath, f, None) or getattr(vmath_special, f))
                                     for f in names})
 

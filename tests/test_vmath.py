@@ -192,8 +192,10 @@ EDGES = {
              (5e-324, 1.0)],
     "vtanh": [(INF, 1.0), (-INF, -1.0), (NAN, NAN), (0.0, 0.0),
               (-0.0, -0.0), (5e-324, 5e-324), (30.0, 1.0), (-1e300, -1.0)],
-    "vsigmoid": [(INF, 1.0), (-INF, 0.0), (NAN, NAN), (0.0, 0.5),
-                 (-740.0, math.exp(-740.0)), (800.0, 1.0)],
+    "vsigmoid": [(INF, 1.0), (-INF, 0.0), (NAN, NAN), (0.0, 0.5), (-0.0, 0.5),
+                 (1e-300, 0.5), (-740.0, math.exp(-740.0)), (800.0, 1.0),
+                 (-709.9, math.exp(-709.9)), (-745.0, math.exp(-745.0)),
+                 (1e300, 1.0), (-1e300, 0.0), (40.0, 1.0), (-40.0, math.exp(-40.0))],
     "vsoftplus": [(INF, INF), (-INF, 0.0), (NAN, NAN), (0.0, math.log(2.0)),
                   (1e300, 1e300), (-740.0, math.exp(-740.0))],
 }
@@ -367,6 +369,10 @@ def test_polynomial_error_bounds():
                 _poly(c("SC_C", 6), mp.mpf(r) ** 2) - mp.cos(r))
             for r in np.linspace(0, math.pi / 4, 300))
     assert e < 2.0 ** -59.5                                # 2**-59.9
+    # vsigmoid: r*coth(r/2) = 2 + z*COTH_P(z), z = r*r, |r| <= ln2/2
+    e = max(abs(2 + mp.mpf(r) ** 2 * _poly(c("COTH_P", 5), mp.mpf(r) ** 2) - r / mp.tanh(mp.mpf(r) / 2))
+            for r in t)
+    assert e < 2.0 ** -58.5                                # 2**-58.8
 
 
 @pytest.mark.skipif(not os.environ.get("VMATH_DERIVE"),

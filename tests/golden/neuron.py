@@ -2,7 +2,8 @@ import numpy as np
 
 
 def sigmoid(x):
-    """Logistic function, stable for large |x|: one exp of a non-positive number."""
+    """Logistic function, stable for large |x|: one exp of a non-positive number.
+    (Kernels run codegen.vmath.vsigmoid: this function, with exp's division shared.)"""
     z = np.exp(-abs(x))
     return (1.0 if x >= 0.0 else z)/(1.0 + z)
 
