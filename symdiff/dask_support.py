@@ -25,6 +25,7 @@ import pickle
 import numpy as np
 
 from .errors import FormulaError
+from .functions import OPS
 
 _BUILT = {}      # per process: program digest -> Derivative
 
@@ -297,12 +298,12 @@ def _loss_function(total, names, columns, count=None):
     return value_and_grad
 
 
-KINKS = frozenset({"abs", "min", "max", "relu", "where", "sign", "floor", "ceil", "trunc", "mod", "fmod"})
+KINKS = frozenset(name for name, op in OPS.items() if op.kink)   # the op table's non-smooth ops
 
 
 def _other_loss(total, names, columns, x0, bounds, method="auto"):
     """BFGS on distributed passes; the Nelder-Mead polish of in-memory fits (hundreds of
-    passes) only where the loss program has a kink (``KINKS``: "absolute", "huber", abs in
+    passes) only where the loss program has a kink (``KINKS``, the op table's ``kink`` ops: "absolute", "huber", abs in
     a formula), where BFGS alone stopped up to 3e-3 short of the minimum (a least absolute
     deviations fit, 500 points); smooth losses converge without it."""
     from .minimize import minimize_loss

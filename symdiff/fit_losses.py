@@ -8,7 +8,7 @@ L-BFGS-B with bounds) minimizes it, starting from the least-squares fit, and Nel
 polishes the result (a kink of ``abs`` stalls a gradient method short of the minimum);
 the two alternate while the loss falls. On Dask data (each of its hundreds of evaluations
 is a distributed pass) the polish runs only for losses with kinks ("absolute", "huber",
-abs in a formula: ``dask_support.KINKS``), where BFGS alone stops short. ``method="adam"``
+abs in a formula: the ops marked ``kink`` in the op table), where BFGS alone stops short. ``method="adam"``
 runs Adam on the same kernel.
 
 Standard errors are reported for least squares only (NaN for other losses).

@@ -240,3 +240,32 @@ def test_new_functions_on_every_path_match_jax(tmp_path):
         }
         for name, got in paths.items():
             assert got == pytest.approx(want, rel=1e-12, abs=1e-12), (name, x, y)
+
+
+def _branches(ex):
+    """Whether a backward expression branches: a where, a comparison or a kinked op's call."""
+    if ex is None:
+        return True                       # flat: piecewise constant, so it jumps somewhere
+    if not hasattr(ex, "op"):
+        return False
+    if ex.op in ("where", "gt", "ge", "lt", "le", "eq", "ne"):
+        return True
+    if ex.op == "call" and OPS[ex.args[0]].kink:
+        return True
+    return any(_branches(a) for a in ex.args if hasattr(a, "op"))
+
+
+def test_ops_whose_rule_branches_are_marked_kink():
+    """``kink`` (what Dask fits polish for) covers every op whose own backward rule is flat or
+    branches, read from the rule itself; the kinked ops beyond those are named."""
+    from symdiff.dask_support import KINKS
+    branching = set()
+    for name, op in OPS.items():
+        args = [var(f"a{k}") for k in range(op.arity)]
+        if any(_branches(g) for g in op.grad(var("g"), var("y"), *args)):
+            branching.add(name)
+    assert branching >= {"abs", "relu", "max", "min", "where", "mod", "fmod", "floor", "sign"}
+    # pow's branches are conventions at 0**0 (d/dx is 0 where y == 0), not a kink of x**y
+    assert {n for n in branching if not OPS[n].kink} == {"pow"}
+    assert KINKS == {n for n, op in OPS.items() if op.kink}
+    assert KINKS - branching == {"hypot"}             # the cone hypot(r, 0) = |r|

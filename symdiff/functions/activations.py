@@ -40,7 +40,7 @@ op("relu", 1, lambda g, y, x: (where(y > 0, g, 0.0),), "relu: 1 if y > 0 else 0"
    lambda x: np.where(x <= 0, 0.0, x), call="relu", helper='''def relu(x):
     """max(x, 0); NaN stays NaN."""
     return 0.0 if x <= 0.0 else x''', sympy_classes=("relu",),
-   edges="relu'(0) = 0 (PyTorch, JAX)")
+   edges="relu'(0) = 0 (PyTorch, JAX)", kink=True)
 
 
 def _where_positive(b, x, positive, negative):

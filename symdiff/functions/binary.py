@@ -16,7 +16,7 @@ op("atan2", 2, _atan2_grad, ("atan2: b/(a*a + b*b)", "atan2: -a/(a*a + b*b)"),
    lambda a, b: sympy.atan2(a, b), np.arctan2, call="np.arctan2", vmath="vatan2",
    aliases=("math.atan2", "np.arctan2"), sympy_classes=("atan2",), domain=(0.2, 3.0),
    edges="atan2(y, x) is the angle of (x, y), in [-pi, pi]; its gradient at (0, 0) is 0 "
-         "(PyTorch; JAX gives nan)")
+         "(PyTorch; JAX gives nan)", kink=True)
 
 op("hypot", 2, lambda g, y, a, b: (a / y * g, b / y * g), ("hypot: a/y", "hypot: b/y"),
    lambda a, b: sympy_class("hypot")(a, b), np.hypot, call="hypot", helper='''def hypot(x, y):
@@ -32,7 +32,7 @@ op("hypot", 2, lambda g, y, a, b: (a / y * g, b / y * g), ("hypot: a/y", "hypot:
     r = b/a
     return a*np.sqrt(1.0 + r*r)''', aliases=("math.hypot", "np.hypot"), sympy_classes=("hypot",),
    edges="hypot(1e308, 1e308) is finite; hypot(inf, nan) is inf; its gradient at (0, 0) "
-         "is nan (PyTorch; JAX gives 0.5)")
+         "is nan (PyTorch; JAX gives 0.5)", kink=True)
 
 op("logaddexp", 2, lambda g, y, a, b: (call("exp", a - y) * g, call("exp", b - y) * g),
    ("logaddexp: exp(a - y)", "logaddexp: exp(b - y)"),
@@ -65,11 +65,11 @@ op("mod", 2, lambda g, y, a, b: (g, -(call("floor", a / b) * g)),
         r = np.copysign(0.0, b)
     return r''', aliases=("np.remainder", "np.mod"), sympy_classes=("Mod",), domain=(0.5, 3.0),
    label="%", edges="a % b takes the sign of b; a % 0 is nan; at the jumps (a a multiple of b) "
-                    "the gradient is (1, -floor(a/b)) (PyTorch, JAX)")
+                    "the gradient is (1, -floor(a/b)) (PyTorch, JAX)", kink=True)
 
 op("fmod", 2, lambda g, y, a, b: (g, -(call("trunc", a / b) * g)),
    ("fmod: gradient passes through", "fmod: -trunc(a/b)"),
    lambda a, b: a - b * sympy.Piecewise((sympy.floor(a / b), a / b >= 0), (sympy.ceiling(a / b), True)),
    np.fmod, call="np.fmod", aliases=("math.fmod", "np.fmod"), domain=(0.5, 3.0),
    edges="a - trunc(a/b)*b, with the sign of a (C's fmod); fmod(a, 0) is nan; at the jumps "
-         "the gradient is (1, -trunc(a/b)) (PyTorch, JAX)")
+         "the gradient is (1, -trunc(a/b)) (PyTorch, JAX)", kink=True)

@@ -33,7 +33,7 @@ def _comparison(name, symbol, python, numpy, sym):
        python=lambda a, b: 1.0 if python(a, b) else 0.0, label=symbol, formula=False,
        aliases=(f"np.{numpy.__name__}",),
        edges=f"a {symbol} b is 1.0 or 0.0, with gradient 0; a comparison with nan is "
-             f"{'1.0' if name == 'ne' else '0.0'}")
+             f"{'1.0' if name == 'ne' else '0.0'}", kink=True)
 
 
 _comparison("gt", ">", operator.gt, np.greater, lambda a, b: a > b)
@@ -47,16 +47,16 @@ op("and", 2, _flat(2), "and: a condition has no gradient",
    _piecewise(lambda a, b: sympy.And(_truth(a), _truth(b))),
    lambda a, b: np.where(np.logical_and(a, b), 1.0, 0.0), printed="(1.0 if {0} and {1} else 0.0)",
    python=lambda a, b: 1.0 if a and b else 0.0, aliases=("np.logical_and",), formula=False,
-   edges="1.0 when both are nonzero (nan counts as true), else 0.0")
+   edges="1.0 when both are nonzero (nan counts as true), else 0.0", kink=True)
 op("or", 2, _flat(2), "or: a condition has no gradient",
    _piecewise(lambda a, b: sympy.Or(_truth(a), _truth(b))),
    lambda a, b: np.where(np.logical_or(a, b), 1.0, 0.0), printed="(1.0 if {0} or {1} else 0.0)",
    python=lambda a, b: 1.0 if a or b else 0.0, aliases=("np.logical_or",), formula=False,
-   edges="1.0 when either is nonzero (nan counts as true), else 0.0")
+   edges="1.0 when either is nonzero (nan counts as true), else 0.0", kink=True)
 op("not", 1, _flat(1), "not: a condition has no gradient", _piecewise(lambda a: sympy.Eq(a, 0)),
    lambda a: np.where(np.logical_not(a), 1.0, 0.0), printed="(0.0 if {0} else 1.0)",
    python=lambda a: 0.0 if a else 1.0, aliases=("np.logical_not",), formula=False,
-   edges="1.0 when the operand is 0, else 0.0")
+   edges="1.0 when the operand is 0, else 0.0", kink=True)
 
 op("where", 3, lambda g, y, c, a, b: (None, where(c, g, 0.0), where(c, 0.0, g)),
    ("where: a condition has no gradient", "where: to a where c holds", "where: to b elsewhere"),
@@ -64,7 +64,7 @@ op("where", 3, lambda g, y, c, a, b: (None, where(c, g, 0.0), where(c, 0.0, g)),
    lambda c, a, b: np.where(c, a, b), printed="({1} if {0} else {2})",
    python=lambda c, a, b: a if c else b, aliases=("np.where",),
    edges="where(c, a, b) is a where c is nonzero (or nan), else b; the gradient goes to the "
-         "branch taken only (PyTorch, JAX); `a if c else b` is the same")
+         "branch taken only (PyTorch, JAX); `a if c else b` is the same", kink=True)
 
 
 # max/min: a tie goes to the FIRST argument: max(a, b) with a == b gives da = g, db = 0
@@ -83,14 +83,14 @@ op("max", 2, lambda g, y, a, b: (where(a >= b, g, 0.0), where(a >= b, 0.0, g)),
     return a if (a >= b or a != a) else b''', commutative=True,
    aliases=("np.maximum", "np.fmax", "np.amax", "max"), sympy_classes=("Max",),
    edges="nan if either is nan; at a tie the gradient goes to the first argument (as "
-         "PyTorch's clamp at its bounds; PyTorch and JAX split a maximum's tie 0.5/0.5)")
+         "PyTorch's clamp at its bounds; PyTorch and JAX split a maximum's tie 0.5/0.5)", kink=True)
 op("min", 2, lambda g, y, a, b: (where(a <= b, g, 0.0), where(a <= b, 0.0, g)),
    ("min: to a if a <= b (a tie goes to a)", "min: to b if b < a"),
    lambda a, b: sympy.Min(a, b), _np_min, call="minimum", helper='''def minimum(a, b):
     """The smaller of a and b; a tie gives a; NaN propagates."""
     return a if (a <= b or a != a) else b''', commutative=True,
    aliases=("np.minimum", "np.fmin", "np.amin", "min"), sympy_classes=("Min",),
-   edges="as max")
+   edges="as max", kink=True)
 
 
 def _fold(name):

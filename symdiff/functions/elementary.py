@@ -40,9 +40,9 @@ op("tanh", 1, lambda g, y, x: ((1 - y * y) * g,), "tanh: 1 - y*y", _c("tanh"), n
    call="np.tanh", vmath="vtanh", aliases=("math.tanh", "np.tanh"), sympy_classes=("tanh",))
 op("abs", 1, lambda g, y, x: (call("sign", x) * g,), "abs: sign(x), 0 at 0", _c("Abs"), np.abs,
    call="abs", aliases=("math.fabs", "np.absolute", "np.fabs", "abs"), sympy_classes=("Abs",),
-   edges="abs'(0) = 0 (PyTorch, autograd; JAX 0.10 gives 1)")
+   edges="abs'(0) = 0 (PyTorch, autograd; JAX 0.10 gives 1)", kink=True)
 op("sign", 1, lambda g, y, x: (None,), "sign: flat", _c("sign"), np.sign, call="np.sign",
-   aliases=("np.sign",), sympy_classes=("sign",), edges="sign(nan) is nan; gradient 0 everywhere")
+   aliases=("np.sign",), sympy_classes=("sign",), edges="sign(nan) is nan; gradient 0 everywhere", kink=True)
 
 # -- inverse trigonometric and hyperbolic -------------------------------------------------
 op("asin", 1, lambda g, y, x: (g / call("sqrt", 1 - x * x),), "asin: 1/sqrt(1 - x*x)",
@@ -100,11 +100,11 @@ op("cbrt", 1, lambda g, y, x: (g / (3 * (y * y)),), "cbrt: 1/(3*y*y)", _c("Cbrt"
 # -- rounding: flat, jumps at the integers ------------------------------------------------------
 op("floor", 1, lambda g, y, x: (None,), "floor: flat", _c("floor"), np.floor, call="np.floor",
    aliases=("math.floor", "np.floor"), sympy_classes=("floor",),
-   edges="gradient 0 everywhere, at the jumps too (PyTorch, JAX)")
+   edges="gradient 0 everywhere, at the jumps too (PyTorch, JAX)", kink=True)
 op("ceil", 1, lambda g, y, x: (None,), "ceil: flat", _c("ceiling"), np.ceil, call="np.ceil",
    aliases=("math.ceil", "np.ceil"), sympy_classes=("ceiling",),
-   edges="gradient 0 everywhere, at the jumps too (PyTorch, JAX)")
+   edges="gradient 0 everywhere, at the jumps too (PyTorch, JAX)", kink=True)
 op("trunc", 1, lambda g, y, x: (None,), "trunc: flat",
    lambda x: sympy.Piecewise((sympy.floor(x), x >= 0), (sympy.ceiling(x), True)), np.trunc,
    call="np.trunc", aliases=("math.trunc", "np.trunc", "np.fix"),
-   edges="rounds toward 0; gradient 0 everywhere (PyTorch, JAX)")
+   edges="rounds toward 0; gradient 0 everywhere (PyTorch, JAX)", kink=True)

@@ -51,6 +51,8 @@ class Op:
     domain: tuple = (-3.0, 3.0)     # where tests draw random points
     edges: str = ""                 # domain edges and kinks, as the docs table shows them
     label: Optional[str] = None     # dot label (default: the name)
+    kink: bool = False              # not smooth inside its domain (a kink or a jump): gradient
+                                    # methods stall there (Dask fits polish such losses)
 
     @property
     def takes(self):
