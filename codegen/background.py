@@ -3,7 +3,8 @@
 A job is a function (build and warm up a kernel); ``submit`` queues it and returns a
 ``Job`` to poll (``job.done()``) or wait for (``job.wait()``). The worker is a daemon
 thread started on the first job, so nothing runs at import and a script that ends does
-not wait for compiles it no longer needs.
+not wait for the compiles still queued; it waits for the one running (``_at_exit``: an
+exit in the middle of LLVM can abort the process).
 
 - **Errors stay in the job.** An exception inside a job (a Numba error, a full disk...) is
   kept in ``job.error``; the caller decides (the tiers keep running the array tier and
@@ -33,9 +34,10 @@ import time
 class Job:
     """One queued compile: ``done()``, ``wait(timeout)``, then ``result`` or ``error``."""
 
-    def __init__(self, name, work):
+    def __init__(self, name, work, wait_at_exit=True):
         self.name = name
         self.work = work
+        self.wait_at_exit = wait_at_exit
         self.result = None
         self.error = None
         self.lost = False
@@ -79,10 +81,12 @@ _worker = None
 _current = None                   # the job taken from the queue, until it has run
 
 
-def submit(name, work):
-    """Queue ``work`` (a function of no arguments) and return its Job."""
+def submit(name, work, wait_at_exit=True):
+    """Queue ``work`` (a function of no arguments) and return its Job. ``wait_at_exit``: an
+    ending interpreter waits for it if it is running (``_at_exit``); False for work that
+    mostly waits on something else and guards its own LLVM part (the trainer's loads)."""
     global _worker
-    job = Job(name, work)
+    job = Job(name, work, wait_at_exit)
     with _lock:
         _queue.append(job)
         if _worker is None or not _worker.is_alive():
@@ -210,6 +214,29 @@ def _before_fork():
 def _after_fork_parent():
     _busy.release()
 
+
+EXIT_WAIT = 600.0                 # seconds an ending interpreter waits for a running compile
+
+
+def _at_exit():
+    """The interpreter is ending: drop the queued jobs and wait for the running one. A compile
+    left running inside LLVM while the interpreter finalizes (llvmlite's own exit handler
+    shuts LLVM down) can abort the process ("Assertion ... failed", exit status 134) after
+    the script itself has finished. Registered with ``threading._register_atexit``, which
+    runs before every ``atexit`` handler (llvmlite's included), as concurrent.futures does."""
+    with _lock:
+        _queue.clear()
+        job = _current
+    if job is not None and job.wait_at_exit:
+        _busy.acquire(timeout=EXIT_WAIT)   # kept: a job taken but not started never starts
+
+
+_register_exit = getattr(threading, "_register_atexit", None)
+if _register_exit is not None:
+    _register_exit(_at_exit)
+else:                                                      # pragma: no cover
+    import atexit
+    atexit.register(_at_exit)
 
 if hasattr(os, "register_at_fork"):
     # "before" hooks run in reverse order of registration: logging's (imported above, it

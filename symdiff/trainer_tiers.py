@@ -99,9 +99,12 @@ class TrainerTiers:
                 def load_predict():
                     child.finished()
                     return child.load(train=False, predict=True)
-                job = self._jobs[key] = background.submit(f"trainer train {key}", load_train)
+                # they mostly wait for the child; their loads guard the exit themselves
+                job = self._jobs[key] = background.submit(f"trainer train {key}", load_train,
+                                                          wait_at_exit=False)
                 if self._job("predict") is None:
-                    self._jobs["predict"] = background.submit("trainer predict", load_predict)
+                    self._jobs["predict"] = background.submit("trainer predict", load_predict,
+                                                              wait_at_exit=False)
         return job
 
     def compiled(self):

@@ -256,6 +256,25 @@ def test_nothing_compiles_or_imports_numba_before_the_first_array_answer():
     assert out.stdout.split(None, 1) == ["False", "[1.0, 1.0, 1.0]\n"]
 
 
+def test_a_script_that_ends_during_a_background_compile_waits_for_it(tmp_path):
+    """The interpreter does not end while LLVM compiles in the worker thread (an exit there can
+    abort the process): the compile the first array call queued is finished and cached."""
+    import subprocess
+    script = tmp_path / "ends.py"
+    script.write_text("import numpy as np, symdiff\n"
+                      "d = symdiff.differentiate('sin(a*x)*exp(b*y) + tanh(c*x*y)', wrt='a,b,c')\n"
+                      "d(a=1.0, b=2.0, c=3.0, x=np.linspace(0, 1, 500), y=np.ones(500))\n"
+                      "print('answered')\n")
+    cache = tmp_path / "cache"
+    env = dict(os.environ, SYMDIFF_CACHE_DIR=str(cache),
+               PYTHONPATH=os.pathsep.join([os.getcwd()] + sys.path))
+    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout == "answered\n", out.stderr
+    assert "Assertion" not in out.stderr
+    compiled = [p.name for p in cache.rglob("*.nbi")]
+    assert any(".grad_loop-" in name for name in compiled), compiled
+
+
 def test_big_calls_switch_to_the_prange_loop_compiled_in_the_background():
     d = symdiff.differentiate("x*sin(y) + y")
     n = kernels.PARALLEL_MIN + 5
