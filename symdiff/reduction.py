@@ -25,7 +25,8 @@ def reduced(d, values, grad):
     wrt = list(d.wrt) if grad else []
     point_wrt = [w for w in wrt if is_array[w]]
     sum_wrt = [w for w in wrt if not is_array[w]]
-    per_point = [np.empty(size) for _ in point_wrt]
+    from codegen import buffers
+    per_point = [buffers.empty(size) for _ in point_wrt]   # on 64-byte lines, as d(...)'s
     sums = _sums(d, mask, args, per_point, 1 + len(sum_wrt), size, grad) if size \
         else np.zeros(1 + len(sum_wrt))
     scale = 1.0 / size if d.reduce == "mean" and size else 1.0
