@@ -294,6 +294,26 @@ def versions_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+def alternating(fns: dict, *, rounds: int = 8, budget: float = 0.25, **timeit_kw) -> dict:
+    """Time several functions in alternating rounds (each round times every one of them, with
+    ``timeit``), so that a slow phase of a shared machine falls on all of them alike; per
+    function: the best over the rounds, the median of the rounds' medians, the best CPU."""
+    per = {name: [] for name in fns}
+    for _ in range(2 if QUICK else rounds):
+        for name, fn in fns.items():
+            per[name].append(timeit(fn, budget=budget, **timeit_kw))
+    return {name: Timing(min(t.best for t in ts), statistics.median(t.median for t in ts),
+                         min(t.cpu for t in ts), sum(t.repeats for t in ts))
+            for name, ts in per.items()}
+
+
+def timed_row(table: Table, bench: str, impl: str, t: Timing, *, ref: Timing | None = None,
+              scale: float = 1e3, unit: str = "ms", note: str = "") -> Timing:
+    """Add a row for a timing already taken (``alternating``)."""
+    table.add(Row.timed(bench, impl, t, scale=scale, unit=unit, ref=ref, note=note))
+    return t
+
+
 def measured_row(table: Table, bench: str, impl: str, fn, *, ref: Timing | None = None,
                  scale: float = 1e3, unit: str = "ms", note: str = "", **timeit_kw) -> Timing:
     """Time ``fn`` and add a row; ratio is CPU time against ``ref`` if given."""

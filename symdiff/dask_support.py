@@ -25,7 +25,7 @@ import pickle
 import numpy as np
 
 from .errors import FormulaError
-from .functions import OPS
+from .fit_losses import has_kink
 
 _BUILT = {}      # per process: program digest -> Derivative
 
@@ -258,8 +258,12 @@ def fit_dask(d, text, names, columns, n, target, x0, bounds, loss, total, verbos
 
     name = loss if loss in ("squares", "absolute", "huber") else f"sum({loss})"
     if method == "adam":      # first order from the start, as on NumPy data
-        from .minimize import adam
-        x, c, count, message, success = adam(_loss_function(total, names, columns), x0, bounds, n, lr, steps)
+        from .minimize import adam, polish
+        loss_function = _loss_function(total, names, columns)
+        x, c, count, message, success = adam(loss_function, x0, bounds, n, lr, steps)
+        if success and has_kink(total):
+            x, c, more = polish(loss_function, x, c, bounds)
+            count, message = count + more, message + ", then Nelder-Mead (the loss has a kink)"
         stderr, cov = errors(x, c, success)
         return FitResult(text, d, names, x, stderr, cov, c, success, message, count, "dask adam", n,
                          name, None, target)
@@ -298,17 +302,16 @@ def _loss_function(total, names, columns, count=None):
     return value_and_grad
 
 
-KINKS = frozenset(name for name, op in OPS.items() if op.kink)   # the op table's non-smooth ops
 
 
 def _other_loss(total, names, columns, x0, bounds, method="auto"):
     """BFGS on distributed passes; the Nelder-Mead polish of in-memory fits (hundreds of
-    passes) only where the loss program has a kink (``KINKS``, the op table's ``kink`` ops: "absolute", "huber", abs in
-    a formula), where BFGS alone stopped up to 3e-3 short of the minimum (a least absolute
+    passes) only where the loss program has a kink (``fit_losses.has_kink``: "absolute",
+    "huber", abs in a formula), where BFGS alone stopped up to 3e-3 short of the minimum (a least absolute
     deviations fit, 500 points); smooth losses converge without it."""
     from .minimize import minimize_loss
     count = [0]
-    kinked = any(node.op in KINKS for node in total.graph.nodes)
+    kinked = has_kink(total)
     x, value, _, success, message = minimize_loss(_loss_function(total, names, columns, count), x0, bounds,
                                                   method, polish=kinked)
     return x, value, success, message, count[0]

@@ -19,11 +19,21 @@ import warnings
 import numpy as np
 
 from .errors import FormulaError
+from .functions import OPS
 from .parser import parse
 
 BUILTIN = {"squares": "fit_loss = r**2", "absolute": "fit_loss = abs(r)",
            "huber": "fit_h = min(abs(r), 1)\nfit_loss = fit_h*(abs(r) - fit_h/2)"}
 RESERVED = ("r", "fitted", "fit_sigma", "fit_h", "fit_loss")
+
+
+KINKS = frozenset(name for name, op in OPS.items() if op.kink)   # the op table's non-smooth ops
+
+
+def has_kink(d):
+    """Whether the loss derivative ``d`` has a kink (abs in "absolute"/"huber", min, where...):
+    gradient methods stall there, so fits polish with Nelder-Mead."""
+    return any(node.op in KINKS for node in d.graph.nodes)
 
 
 def model_program(text):
@@ -77,7 +87,7 @@ def fit_loss(d, text, names, columns, n, target, x0, bounds, loss, method, progr
              max_steps, lr, steps, kernel, absolute_sigma=False):
     from .fit_result import FitResult, Progress
     from .least_squares import Residuals, _fit_squares, covariance
-    from .minimize import adam, minimize_loss
+    from .minimize import adam, minimize_loss, polish
     total = loss_derivative(text, target, loss, names, kernel)
     fixed = {k: v for k, v in columns.items() if k in total.inputs and k != "fit_sigma"}
     fixed["fit_sigma"] = columns.get("fit_sigma", 1.0)
@@ -102,6 +112,9 @@ def fit_loss(d, text, names, columns, n, target, x0, bounds, loss, method, progr
             start = np.array([squares.params[k] for k in names])
     if method == "adam":
         x, value, count, message, success = adam(value_and_grad, start, bounds, n, lr, steps)
+        if success and has_kink(total):
+            x, value, more = polish(value_and_grad, x, value, bounds)
+            count, message = count + more, message + ", then Nelder-Mead (the loss has a kink)"
     else:
         x, value, count, success, message = minimize_loss(value_and_grad, start, bounds, method, max_steps)
         if squares is not None and squares.success:
