@@ -132,9 +132,10 @@ def test_edge_values_follow_numpy(name):
     grid = EDGES if op.arity == 1 else [(a, b) for a in EDGES[::2] for b in EDGES[1::2]]
     for point in grid:
         point = point if isinstance(point, tuple) else (point,)
-        if name in ("sin", "cos", "tan") and abs(point[0]) > 1e8:
-            continue     # vmath's sin/cos lose accuracy gradually beyond 4.2e8 (codegen/vmath.py)
         got = d.python.value(*point)
+        if name in ("sin", "cos") and abs(point[0]) > 2.0 ** 47:
+            assert math.isnan(got), (name, point, got)
+            continue     # vmath's sin/cos are nan beyond 2**47: no Payne-Hanek reduction
         with np.errstate(all="ignore"):
             want = np.float64(ref(*map(np.float64, point)))
         if math.isfinite(want) and want != 0:

@@ -27,9 +27,11 @@ op("sqrt", 1, lambda g, y, x: (g / (2 * y),), "sqrt: 1/(2*y)", lambda x: sympy.s
    call="np.sqrt", aliases=("math.sqrt", "np.sqrt"), domain=(0.1, 4.0),
    edges="sqrt'(0) is inf; sqrt of a negative number is nan")
 op("sin", 1, lambda g, y, x: (call("cos", x) * g,), "sin: cos(x)", _c("sin"), np.sin,
-   call="np.sin", vmath="vsin", aliases=("math.sin", "np.sin"), sympy_classes=("sin",))
+   call="np.sin", vmath="vsin", aliases=("math.sin", "np.sin"), sympy_classes=("sin",),
+   edges="sin(x) is nan for |x| > 2**47 = 1.4e14 (no Payne-Hanek reduction; NumPy gives the value)")
 op("cos", 1, lambda g, y, x: (-(call("sin", x) * g),), "cos: -sin(x)", _c("cos"), np.cos,
-   call="np.cos", vmath="vcos", aliases=("math.cos", "np.cos"), sympy_classes=("cos",))
+   call="np.cos", vmath="vcos", aliases=("math.cos", "np.cos"), sympy_classes=("cos",),
+   edges="cos(x) is nan for |x| > 2**47 = 1.4e14, as sin")
 op("tan", 1, lambda g, y, x: ((1 + y * y) * g,), "tan: 1 + y*y", _c("tan"), np.tan,
    call="np.tan", libm="tan", aliases=("math.tan", "np.tan"), sympy_classes=("tan",), domain=(-1.4, 1.4))
 op("sinh", 1, lambda g, y, x: (call("cosh", x) * g,), "sinh: cosh(x)", _c("sinh"), np.sinh,
