@@ -223,6 +223,18 @@ def _fma_block(a, b, c):
     return out[()] if out.ndim == 0 else out
 
 
+def _reduce_fma(x, n, p1, p2, p3):
+    """vmath.vreduce_fma over arrays, only where |x| > TRIG_EXACT_LIMIT (its callers use it
+    nowhere else; 0.0 there): its three emulated fmas would triple the array tier's sin."""
+    x, n = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(n, np.float64))
+    out = np.zeros(x.shape)
+    big = np.abs(x) > vmath.TRIG_EXACT_LIMIT
+    if np.any(big):
+        xb, nb = x[big], n[big]
+        out[big] = _fma(-nb, p3, _fma(-nb, p2, _fma(-nb, p1, xb)))
+    return out[()] if out.ndim == 0 else out
+
+
 def _scale2(p, k):
     """vmath.scale2 over arrays: p * 2**k rounded once (np.ldexp)."""
     with np.errstate(all="ignore"):
@@ -241,7 +253,8 @@ BUILTINS = {"_sd_where": np.where, "_sd_or": np.logical_or, "_sd_and": np.logica
 def vmath_arrays():
     """codegen.vmath's functions, rewritten to run over arrays (same operations)."""
     from . import vmath_special
-    modules = [(vmath, vmath.PUBLIC_FUNCTIONS), (vmath_special, vmath_special.JIT_FUNCTIONS)]
+    modules = [(vmath, vmath.PUBLIC_FUNCTIONS + vmath.HELPER_FUNCTIONS),
+               (vmath_special, vmath_special.JIT_FUNCTIONS)]
     namespace = {k: v for m, _ in modules for k, v in vars(m).items() if k.isupper()}   # constants
     namespace.update(BUILTINS, np=np, fma=_fma, scale2=_scale2, fminimum=np.minimum, fmaximum=np.maximum)
 
@@ -251,6 +264,7 @@ def vmath_arrays():
         return "\n\n".join(parts)
     module = _load("vmath", source, namespace, "vmath")
     module.math = types.SimpleNamespace(copysign=np.copysign, inf=math.inf, nan=math.nan)
+    module.vreduce_fma = _reduce_fma
     return vars(module)
 
 

@@ -340,6 +340,13 @@ def vlog1p(x):
     return x if abs(x) < 8.673617379884035e-19 else y
 
 
+def vreduce_fma(x, n, p1, p2, p3):
+    """x - n*(p1 + p2 + p3) by three fused multiply-adds: the trig reduction beyond
+    TRIG_EXACT_LIMIT (see :func:`vsin`). Its callers use it only where |x| is that big; the
+    array tier (``codegen.arraytier``) computes it only there (its fma is emulated)."""
+    return fma(-n, p3, fma(-n, p2, fma(-n, p1, x)))
+
+
 def vsin(x):
     """sin(x); max error < 2 ulp for |x| <= 1e5 (measured 1.85), < 2.5 ulp
     for |x| <= 4.2e8 (TRIG_EXACT_LIMIT; measured 2.33).
@@ -368,8 +375,7 @@ def vsin(x):
     r = r - n * PI_3
     r = r - n * PI_4
     r = r - n * PI_5
-    big = fma(-n, PIF_3, fma(-n, PIF_2, fma(-n, PIF_1, x)))
-    r = big if abs(x) > TRIG_EXACT_LIMIT else r
+    r = vreduce_fma(x, n, PIF_1, PIF_2, PIF_3) if abs(x) > TRIG_EXACT_LIMIT else r
     z = r * r
     z2 = z * z
     p = ((SIN_S2 + SIN_S3 * z) + (SIN_S4 + SIN_S5 * z) * z2) \
@@ -401,8 +407,7 @@ def vcos(x):
     r = r - h * PI_3
     r = r - h * PI_4
     r = r - h * PI_5
-    big = fma(-h, PIF_3, fma(-h, PIF_2, fma(-h, PIF_1, x)))
-    r = big if abs(x) > TRIG_EXACT_LIMIT else r
+    r = vreduce_fma(x, h, PIF_1, PIF_2, PIF_3) if abs(x) > TRIG_EXACT_LIMIT else r
     z = r * r
     z2 = z * z
     p = ((SIN_S2 + SIN_S3 * z) + (SIN_S4 + SIN_S5 * z) * z2) \
@@ -437,8 +442,7 @@ def vsincos(x):
     r = r - n * (0.5 * PI_3)
     r = r - n * (0.5 * PI_4)
     r = r - n * (0.5 * PI_5)
-    big = fma(-n, 0.5 * PIF_3, fma(-n, 0.5 * PIF_2, fma(-n, 0.5 * PIF_1, x)))
-    r = big if abs(x) > TRIG_EXACT_LIMIT else r
+    r = vreduce_fma(x, n, 0.5 * PIF_1, 0.5 * PIF_2, 0.5 * PIF_3) if abs(x) > TRIG_EXACT_LIMIT else r
     z = r * r
     z2 = z * z
     z4 = z2 * z2
@@ -530,6 +534,7 @@ PUBLIC_FUNCTIONS = (
     "vexp", "vexpm1", "vlog", "vlog1p", "vsin", "vcos", "vsincos", "vtanh",
     "vsigmoid", "vsoftplus",
 )
+HELPER_FUNCTIONS = ("vreduce_fma",)   # compiled with them, called by them only
 
 
 def jit_namespace(njit, *more, **options):
@@ -553,7 +558,7 @@ def jit_namespace(njit, *more, **options):
     importlib.import_module("codegen.fma")    # registers fma's compiled implementation
     decorate = njit(**options) if options else njit
     env = dict(globals())
-    names = list(PUBLIC_FUNCTIONS)
+    names = list(PUBLIC_FUNCTIONS) + list(HELPER_FUNCTIONS)
     for module in more:   # companion modules (codegen.vmath_special): their functions and constants
         env.update({k: v for k, v in vars(module).items() if not k.startswith("__")})
         names += [n for n in module.JIT_FUNCTIONS if n not in names]

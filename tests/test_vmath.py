@@ -457,3 +457,22 @@ def test_fminimum_fmaximum_same_bits_compiled_plain_and_array_tier():
     lo, hi = np.empty(2), np.empty(2)
     hw(np.array([-0.0, 0.0]), 0.0, lo, hi)
     assert math.copysign(1.0, lo[0]) == -1.0 and math.copysign(1.0, hi[0]) == 1.0
+
+
+def test_trig_same_bits_compiled_plain_and_array_tier_for_big_arguments():
+    """The array tier computes vreduce_fma only where |x| > TRIG_EXACT_LIMIT: mixed arrays
+    of small, big and huge arguments give the compiled bits, and the plain-Python ones."""
+    from codegen import arraytier
+    fast = arraytier.vmath_arrays()
+    x = np.concatenate([RNG.uniform(-10, 10, 300), np.exp(RNG.uniform(math.log(4.2e8), math.log(2.0 ** 47), 300)),
+                        [0.0, -0.0, 1e15, -1e300, np.inf, np.nan, vmath.TRIG_EXACT_LIMIT, 2.0 ** 47]])
+    x = RNG.permutation(x)
+    with np.errstate(all="ignore"):
+        for name in ("vsin", "vcos"):
+            arrays, compiled = fast[name](x), loop(name)(x)
+            plain = np.array([getattr(vmath, name)(v) for v in x])
+            assert all(_same(a, b) and _same(a, c) for a, b, c in zip(arrays, compiled, plain)), name
+        s, c = fast["vsincos"](x)
+        for v, sv, cv in zip(x, s, c):
+            cs, cc = VM.vsincos(v)
+            assert _same(sv, cs) and _same(cv, cc), v
