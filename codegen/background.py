@@ -88,6 +88,9 @@ def submit(name, work, wait_at_exit=True):
     global _worker
     job = Job(name, work, wait_at_exit)
     with _lock:
+        if _closed:       # the exit handler holds the worker: a job queued now never runs
+            _refuse(job)
+            return job
         _queue.append(job)
         if _worker is None or not _worker.is_alive():
             _worker = threading.Thread(target=_loop, name="symdiff-compile", daemon=True)
@@ -224,17 +227,34 @@ def _at_exit():
     shuts LLVM down) can abort the process ("Assertion ... failed", exit status 134) after
     the script itself has finished. Registered with ``threading._register_atexit``, which
     runs before every ``atexit`` handler (llvmlite's included), as concurrent.futures does."""
+    global _closed
     with _lock:
+        dropped = list(_queue)
         _queue.clear()
         job = _current
-    if job is not None and job.wait_at_exit:
-        _busy.acquire(timeout=EXIT_WAIT)   # kept: a job taken but not started never starts
+        wait = job is not None and job.wait_at_exit
+        _closed = _closed or wait   # the worker stops after this job: refuse new ones
+    for j in dropped:     # finished, so that a thread still running and waiting on one returns
+        _refuse(j)
+    if wait and _busy.acquire(timeout=EXIT_WAIT) and not job.done():
+        _refuse(job)      # kept: a job taken but not started never starts
+
+
+_closed = False                   # set at exit when it waits for a running job: no job starts after
+
+
+def _refuse(job):
+    job.error = RuntimeError(f"background job {job.name} not run: the interpreter is exiting")
+    job.work = None
+    job._event.set()
 
 
 _register_exit = getattr(threading, "_register_atexit", None)
-if _register_exit is not None:
+try:
+    if _register_exit is None:                             # pragma: no cover
+        raise RuntimeError
     _register_exit(_at_exit)
-else:                                                      # pragma: no cover
+except RuntimeError:    # also: first imported by a thread still running after the main script ended
     import atexit
     atexit.register(_at_exit)
 

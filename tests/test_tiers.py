@@ -4,6 +4,7 @@ background compile that fails, races with other threads or meets a fork."""
 import os
 import sys
 import threading
+import time
 import warnings
 
 import numpy as np
@@ -277,6 +278,35 @@ def test_a_script_that_ends_during_a_background_compile_waits_for_it(tmp_path):
     assert "Assertion" not in out.stderr
     compiled = [p.name for p in cache.rglob("*.nbi")]
     assert any(".grad_loop-" in name for name in compiled), compiled
+
+
+def test_jobs_dropped_at_exit_finish_so_a_thread_still_running_never_hangs(tmp_path):
+    """At exit the queued jobs are dropped and the worker stops after the running one; a
+    non-daemon thread that outlives the main script and waits on a dropped job, or submits
+    one then, gets it finished with an error at once instead of waiting forever (the process
+    used to hang at exit: threading joins that thread after the exit handler ran)."""
+    import subprocess
+    script = tmp_path / "outlives.py"
+    script.write_text(
+        "import threading, time\n"
+        "from codegen import background\n"
+        "started = threading.Event()\n"
+        "def slow():\n"
+        "    started.set(); time.sleep(1.0)\n"
+        "def user():\n"
+        "    background.submit('slow', slow)\n"
+        "    queued = background.submit('queued', lambda: 2)\n"
+        "    print(queued.wait(30), type(queued.error).__name__, flush=True)\n"
+        "    late = background.submit('late', lambda: 3)\n"
+        "    print(late.wait(30), type(late.error).__name__, flush=True)\n"
+        "threading.Thread(target=user).start()\n"
+        "started.wait()\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.getcwd()] + sys.path))
+    t0 = time.monotonic()
+    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "True RuntimeError\nTrue RuntimeError\n", (out.stdout, out.stderr)
+    assert time.monotonic() - t0 < 20
 
 
 def test_big_calls_switch_to_the_prange_loop_compiled_in_the_background():
