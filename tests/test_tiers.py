@@ -309,6 +309,23 @@ def test_jobs_dropped_at_exit_finish_so_a_thread_still_running_never_hangs(tmp_p
     assert time.monotonic() - t0 < 20
 
 
+def test_background_imported_first_by_a_thread_outliving_the_script(tmp_path):
+    """A thread still running after the main script ended may be the first to import
+    codegen.background (threading refuses new exit handlers then): it imports and runs jobs."""
+    import subprocess
+    script = tmp_path / "late_import.py"
+    script.write_text("import threading, time\n"
+                      "def user():\n"
+                      "    time.sleep(0.3)\n"
+                      "    from codegen import background\n"
+                      "    job = background.submit('late', lambda: 3)\n"
+                      "    print(job.wait(30), job.result, flush=True)\n"
+                      "threading.Thread(target=user).start()\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.getcwd()] + sys.path))
+    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout == "True 3\n", (out.stdout, out.stderr)
+
+
 def test_big_calls_switch_to_the_prange_loop_compiled_in_the_background():
     d = symdiff.differentiate("x*sin(y) + y")
     n = kernels.PARALLEL_MIN + 5
