@@ -182,7 +182,8 @@ def pending():
 
 
 def _after_fork_child():
-    global _lock, _busy, _wake, _worker, _current
+    global _lock, _busy, _wake, _worker, _current, _closed
+    _closed = False                # a fork during exit: the child's own exit decides again
     _lock = threading.Lock()
     _busy = threading.Lock()
     _wake = threading.Condition(_lock)

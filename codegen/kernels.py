@@ -33,8 +33,10 @@ PARALLEL_MIN = 1 << 17   # points per call before the prange loop is worth its t
 INLINE_MAX_LINES = 160   # programs up to this size are inlined whole into their loops
 INLINE_MAX_SECONDS = 2.0 # ... when their estimated compile time is at most this
 WARN_LINES = 2000        # kernels bigger than this take Numba minutes to compile: say so
-# Weight of an inlined call in a loop's compile time (vtanh inlines vexpm1 and its wide
-# reduction; sqrt, abs... are one instruction or one libm call): see compile_estimate.
+# Weight of an inlined call in a loop's compile time (tanh, sigmoid: a reduction, a
+# polynomial and a division; sqrt, abs... are one instruction or one libm call): see
+# compile_estimate. Fitted before vtanh/vsigmoid became one-division (2026-12-03; both
+# shorter now, so the estimates err on the long side).
 CALL_SECONDS = {"tanh": 0.45, "softplus": 0.45, "sigmoid": 0.35, "exp": 0.2, "log": 0.2,
                 "sin": 0.17, "cos": 0.17}
 

@@ -25,7 +25,7 @@ op("sigmoid", 1, lambda g, y, x: (y * (1 - y) * g,), "sigmoid: y*(1 - y)",
    custom("sigmoid", 1, lambda x: 1 / (1 + sympy.exp(-x)), "Logistic function 1/(1 + exp(-x))."),
    _np_sigmoid, call="sigmoid", vmath="vsigmoid", helper='''def sigmoid(x):
     """Logistic function, stable for large |x|: one exp of a non-positive number.
-    (Kernels run codegen.vmath.vsigmoid: this function, with exp's division shared.)"""
+    (symdiff's kernels run codegen.vmath.vsigmoid: this function, one division.)"""
     z = np.exp(-abs(x))
     return (1.0 if x >= 0.0 else z)/(1.0 + z)''', sympy_classes=("sigmoid",),
    edges="sigmoid(-800) is 0.0, sigmoid(800) is 1.0 (no overflow)")

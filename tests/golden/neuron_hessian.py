@@ -3,7 +3,7 @@ import numpy as np
 
 def sigmoid(x):
     """Logistic function, stable for large |x|: one exp of a non-positive number.
-    (Kernels run codegen.vmath.vsigmoid: this function, with exp's division shared.)"""
+    (symdiff's kernels run codegen.vmath.vsigmoid: this function, one division.)"""
     z = np.exp(-abs(x))
     return (1.0 if x >= 0.0 else z)/(1.0 + z)
 
