@@ -25,7 +25,7 @@ import pickle
 import numpy as np
 
 from .errors import FormulaError
-from .fit_losses import has_kink
+from .functions import has_kink
 
 _BUILT = {}      # per process: program digest -> Derivative
 
@@ -261,7 +261,7 @@ def fit_dask(d, text, names, columns, n, target, x0, bounds, loss, total, verbos
         from .minimize import adam, polish
         loss_function = _loss_function(total, names, columns)
         x, c, count, message, success = adam(loss_function, x0, bounds, n, lr, steps)
-        if success and has_kink(total):
+        if success and has_kink(total.graph):
             x, c, more = polish(loss_function, x, c, bounds)
             count, message = count + more, message + ", then Nelder-Mead (the loss has a kink)"
         stderr, cov = errors(x, c, success)
@@ -306,12 +306,12 @@ def _loss_function(total, names, columns, count=None):
 
 def _other_loss(total, names, columns, x0, bounds, method="auto"):
     """BFGS on distributed passes; the Nelder-Mead polish of in-memory fits (hundreds of
-    passes) only where the loss program has a kink (``fit_losses.has_kink``: "absolute",
+    passes) only where the loss program has a kink (``functions.has_kink``: "absolute",
     "huber", abs in a formula), where BFGS alone stopped up to 3e-3 short of the minimum (a least absolute
     deviations fit, 500 points); smooth losses converge without it."""
     from .minimize import minimize_loss
     count = [0]
-    kinked = has_kink(total)
+    kinked = has_kink(total.graph)
     x, value, _, success, message = minimize_loss(_loss_function(total, names, columns, count), x0, bounds,
                                                   method, polish=kinked)
     return x, value, success, message, count[0]

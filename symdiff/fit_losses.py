@@ -19,21 +19,12 @@ import warnings
 import numpy as np
 
 from .errors import FormulaError
-from .functions import OPS
+from .functions import has_kink
 from .parser import parse
 
 BUILTIN = {"squares": "fit_loss = r**2", "absolute": "fit_loss = abs(r)",
            "huber": "fit_h = min(abs(r), 1)\nfit_loss = fit_h*(abs(r) - fit_h/2)"}
 RESERVED = ("r", "fitted", "fit_sigma", "fit_h", "fit_loss")
-
-
-KINKS = frozenset(name for name, op in OPS.items() if op.kink)   # the op table's non-smooth ops
-
-
-def has_kink(d):
-    """Whether the loss derivative ``d`` has a kink (abs in "absolute"/"huber", min, where...):
-    gradient methods stall there, so fits polish with Nelder-Mead."""
-    return any(node.op in KINKS for node in d.graph.nodes)
 
 
 def model_program(text):
@@ -112,7 +103,7 @@ def fit_loss(d, text, names, columns, n, target, x0, bounds, loss, method, progr
             start = np.array([squares.params[k] for k in names])
     if method == "adam":
         x, value, count, message, success = adam(value_and_grad, start, bounds, n, lr, steps)
-        if success and has_kink(total):
+        if success and has_kink(total.graph):
             x, value, more = polish(value_and_grad, x, value, bounds)
             count, message = count + more, message + ", then Nelder-Mead (the loss has a kink)"
     else:

@@ -259,7 +259,7 @@ def _branches(ex):
 def test_ops_whose_rule_branches_are_marked_kink():
     """``kink`` (what Dask fits polish for) covers every op whose own backward rule is flat or
     branches, read from the rule itself; the kinked ops beyond those are named."""
-    from symdiff.fit_losses import KINKS
+    from symdiff.functions import KINKS
     branching = set()
     for name, op in OPS.items():
         args = [var(f"a{k}") for k in range(op.arity)]

@@ -32,6 +32,13 @@ ARITHMETIC = tuple(name for name, op in OPS.items() if op.symbol)
 FUNCTIONS = {name: op for name, op in OPS.items() if op.formula}
 FUNCTIONS.update(COMPOSED)
 CONSTANTS = {"pi": (float(np.pi), "np.pi"), "e": (float(np.e), "np.e")}
+KINKS = frozenset(name for name, op in OPS.items() if op.kink)   # not smooth: a kink or a jump
+
+
+def has_kink(graph):
+    """Whether ``graph`` uses an op with a kink (abs in "absolute"/"huber", min, where...):
+    gradient methods stall there, so fits polish with Nelder-Mead."""
+    return any(node.op in KINKS for node in graph.nodes)
 
 
 def aliases():
