@@ -340,6 +340,19 @@ def vlog1p(x):
     return x if abs(x) < 8.673617379884035e-19 else y
 
 
+def vexp_ratio(t):
+    """(kd, r, R) for exp as a ratio: t = k*ln2 + r as in :func:`vexp` (k from kd's bits,
+    |r| <= ln2/2) and R = r*coth(r/2) = 2 + z*P(z), z = r*r, P the degree-4 Remez
+    polynomial COTH_P, so exp(r) = (R + r)/(R - r) (fdlibm's rational form of exp). Shared
+    by :func:`vsigmoid` and :func:`vtanh`, whose own division is exp's too."""
+    kd = fma(t, INV_LN2, SHIFT)
+    k = kd - SHIFT
+    r = fma(-k, LN2_LO, fma(-k, LN2_HI, t))
+    z = r * r
+    big_r = fma(z, fma(z, fma(z, fma(z, fma(z, COTH_P4, COTH_P3), COTH_P2), COTH_P1), COTH_P0), 2.0)
+    return kd, r, big_r
+
+
 def vreduce_fma(x, n, p1, p2, p3):
     """x - n*(p1 + p2 + p3) by three fused multiply-adds: the trig reduction beyond
     TRIG_EXACT_LIMIT (see :func:`vsin`). Its callers use it only where |x| is that big; the
@@ -468,8 +481,8 @@ def vsincos(x):
 def vtanh(x):
     """tanh(x), max error < 2.5 ulp (measured 2.39; glibc's tanh: 2.14), one division.
 
-    With y = 2|x| (|x| clamped to 22, where tanh is 1.0 in double) and -y = k*ln2 + r as in
-    :func:`vsigmoid`, exp(-y) = u*(R + r)/(R - r), u = 2**k (exact: k >= -64), so
+    With y = 2|x| (|x| clamped to 22, where tanh is 1.0 in double) and -y = k*ln2 + r
+    (:func:`vexp_ratio`), exp(-y) = u*(R + r)/(R - r), u = 2**k (exact: k >= -64), so
     tanh|x| = (1 - exp(-y))/(1 + exp(-y)) = (R*(1 - u) - r*(1 + u)) / (R*(1 + u) - r*(1 - u)),
     each side one fused multiply-add of exact or once-rounded parts: no cancellation
     (for small |x|, k = 0 and the numerator is -2r = 4|x| exactly). The sign is restored
@@ -477,12 +490,7 @@ def vtanh(x):
     """
     x = float(x)                     # no-op under Numba; tames numpy scalars
     a = fminimum(abs(x), 22.0)       # one vminpd; nan stays nan
-    t = -2.0 * a
-    kd = fma(t, INV_LN2, SHIFT)
-    k = kd - SHIFT
-    r = fma(-k, LN2_LO, fma(-k, LN2_HI, t))
-    z = r * r
-    big_r = fma(z, fma(z, fma(z, fma(z, fma(z, COTH_P4, COTH_P3), COTH_P2), COTH_P1), COTH_P0), 2.0)
+    kd, r, big_r = vexp_ratio(-2.0 * a)
     # u = 2**k from kd's bits (k in [-64, 0]: a normal number)
     u = float(np.int64((np.float64(kd).view(np.int64) - SHIFT_BITS + 1023) << 52).view(np.float64))
     minus, plus = 1.0 - u, 1.0 + u   # exact
@@ -494,9 +502,7 @@ def vtanh(x):
 def vsigmoid(x):
     """Logistic sigmoid 1/(1 + exp(-x)), max error < 2.5 ulp (measured 2.18), one division.
 
-    t = -|x| = k*ln2 + r as in :func:`vexp` (|r| <= ln2/2), and exp(r) as a ratio
-    (fdlibm's rational form of exp): exp(r) = (R + r)/(R - r) with
-    R = r*coth(r/2) = 2 + z*P(z), z = r*r, P the degree-4 Remez polynomial COTH_P.
+    t = -|x| = k*ln2 + r and exp(r) = (R + r)/(R - r) (:func:`vexp_ratio`).
     With a = R - r and b = 2**k*(a + 2r) (= 2**k*(R + r); a + 2r carries less of
     a's rounding error than R + r), exp(t) = b/a, so sigmoid(x) = a/(a + b) for
     x >= 0 and b/(a + b) for x < 0: the division that sigmoid needs anyway is
@@ -506,12 +512,7 @@ def vsigmoid(x):
     nan.
     """
     x = float(x)                     # no-op under Numba; tames numpy scalars
-    t = fmaximum(-abs(x), -1000.0)   # one vmaxpd; nan stays nan
-    kd = fma(t, INV_LN2, SHIFT)
-    k = kd - SHIFT
-    r = fma(-k, LN2_LO, fma(-k, LN2_HI, t))
-    z = r * r
-    big_r = fma(z, fma(z, fma(z, fma(z, fma(z, COTH_P4, COTH_P3), COTH_P2), COTH_P1), COTH_P0), 2.0)
+    kd, r, big_r = vexp_ratio(fmaximum(-abs(x), -1000.0))   # one vmaxpd; nan stays nan
     a = big_r - r
     b = scale2(fma(r, 2.0, a), np.float64(kd).view(np.int64) - SHIFT_BITS)
     num = a if x >= 0.0 else b
@@ -534,7 +535,7 @@ PUBLIC_FUNCTIONS = (
     "vexp", "vexpm1", "vlog", "vlog1p", "vsin", "vcos", "vsincos", "vtanh",
     "vsigmoid", "vsoftplus",
 )
-HELPER_FUNCTIONS = ("vreduce_fma",)   # compiled with them, called by them only
+HELPER_FUNCTIONS = ("vexp_ratio", "vreduce_fma")   # compiled with them, called by them only
 
 
 def jit_namespace(njit, *more, **options):
