@@ -224,8 +224,8 @@ EXIT_WAIT = 600.0                 # seconds an ending interpreter waits for a ru
 
 def _at_exit():
     """The interpreter is ending: drop the queued jobs and wait for the running one. A compile
-    left running inside LLVM while the interpreter finalizes (llvmlite's own exit handler
-    shuts LLVM down) can abort the process ("Assertion ... failed", exit status 134) after
+    left running inside LLVM while the process finalizes (C++ static destructors run at
+    exit) can abort the process ("Assertion ... failed", exit status 134) after
     the script itself has finished. Registered with ``threading._register_atexit``, which
     runs before every ``atexit`` handler (llvmlite's included), as concurrent.futures does."""
     global _closed
@@ -250,13 +250,10 @@ def _refuse(job):
     job._event.set()
 
 
-_register_exit = getattr(threading, "_register_atexit", None)
 try:
-    if _register_exit is None:                             # pragma: no cover
-        raise RuntimeError
-    _register_exit(_at_exit)
-except RuntimeError:    # also: first imported by a thread still running after the main script ended
-    import atexit
+    threading._register_atexit(_at_exit)
+except (AttributeError, RuntimeError):   # no such hook, or first imported by a thread still
+    import atexit                        # running after the main script ended
     atexit.register(_at_exit)
 
 if hasattr(os, "register_at_fork"):

@@ -59,8 +59,7 @@ class Compiled:
             mod.stream_copy, mod.stream_fence = streams.stream_copy, streams.stream_fence
         mod.np = vnumpy.compiled(self.np_inline)
         mod.math = vnumpy.compiled_math(self.np_inline)
-        rebound = {name for name, _ in vnumpy.helper_bindings()}
-        vnumpy.bind_helpers(mod, "compiled_inline" if self.np_inline else "compiled")
+        rebound = vnumpy.bind_helpers(mod, "compiled_inline" if self.np_inline else "compiled")
         for name in self.names:
             if name in rebound:
                 continue

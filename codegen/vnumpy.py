@@ -48,15 +48,17 @@ def helper_bindings():
 def bind_helpers(module, functions):
     """Rebind ``module``'s helpers to their vmath versions in ``functions``: ``"plain"``
     (plain Python), ``"compiled"``/``"compiled_inline"`` (Numba) or a dict (the array tier's
-    vmath)."""
+    vmath). Returns the names rebound."""
     if functions == "plain":
         functions = _plain_vmath()
     elif functions in ("compiled", "compiled_inline"):
         functions = _jitted(functions == "compiled_inline")
+    rebound = set()
     for name, fast in helper_bindings():
         if hasattr(module, name):
             setattr(module, name, functions[fast] if isinstance(functions, dict) else getattr(functions, fast))
-    return module
+            rebound.add(name)
+    return rebound
 
 
 def _fill(module, namespace, vmath_functions, plain):

@@ -42,9 +42,7 @@ def minimize_loss(value_and_grad, start, bounds, method="auto", max_steps=None, 
             count += out.nfev
             best = out
             if polish:
-                nm = optimize.minimize(lambda v: scaled(v)[0], out.x, method="Nelder-Mead", bounds=box,
-                                       options={"xatol": 1e-13, "fatol": 1e-15,
-                                                "maxfev": 400 * (p + 1), "adaptive": p > 2})
+                nm = _nelder_mead(optimize, lambda v: scaled(v)[0], out.x, box)
                 count += nm.nfev
                 best = nm if nm.fun < out.fun else out
         improved = best.fun < value * (1 - 1e-14) if math.isfinite(value) else math.isfinite(best.fun)
@@ -60,6 +58,14 @@ def minimize_loss(value_and_grad, start, bounds, method="auto", max_steps=None, 
         f"{how}{', then Nelder-Mead' if polish else ''}: {out.message}"
 
 
+def _nelder_mead(optimize, f, u, box):
+    """scipy's Nelder-Mead on ``f`` of scaled parameters ``u`` (tolerances near rounding)."""
+    p = len(u)
+    return optimize.minimize(f, u, method="Nelder-Mead", bounds=box,
+                             options={"xatol": 1e-13, "fatol": 1e-15, "maxfev": 400 * (p + 1),
+                                      "adaptive": p > 2})
+
+
 def polish(value_and_grad, x, value, bounds):
     """Nelder-Mead from ``x`` (parameters scaled by their size, the loss by its value), for
     losses with a kink: a gradient method stalls there short of the minimum (Adam on a least
@@ -68,16 +74,13 @@ def polish(value_and_grad, x, value, bounds):
     from .least_squares import _scipy_optimize
     optimize = _scipy_optimize()
     x = np.asarray(x, dtype=float)
-    p = len(x)
     scale = np.where(x != 0, np.abs(x), 1.0)
     f0 = abs(value) if math.isfinite(value) and value != 0 else 1.0
     bounded = np.any(np.isfinite(bounds[0])) or np.any(np.isfinite(bounds[1]))
     box = list(zip(bounds[0] / scale, bounds[1] / scale)) if bounded else None
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        nm = optimize.minimize(lambda v: value_and_grad(v * scale)[0] / f0, x / scale, method="Nelder-Mead",
-                               bounds=box, options={"xatol": 1e-13, "fatol": 1e-15,
-                                                    "maxfev": 400 * (p + 1), "adaptive": p > 2})
+        nm = _nelder_mead(optimize, lambda v: value_and_grad(v * scale)[0] / f0, x / scale, box)
     if math.isfinite(nm.fun) and nm.fun * f0 < value:
         return nm.x * scale, float(nm.fun) * f0, nm.nfev
     return x, value, nm.nfev
