@@ -258,12 +258,9 @@ def fit_dask(d, text, names, columns, n, target, x0, bounds, loss, total, verbos
 
     name = loss if loss in ("squares", "absolute", "huber") else f"sum({loss})"
     if method == "adam":      # first order from the start, as on NumPy data
-        from .minimize import adam, polish
-        loss_function = _loss_function(total, names, columns)
-        x, c, count, message, success = adam(loss_function, x0, bounds, n, lr, steps)
-        if success and has_kink(total.graph):
-            x, c, more = polish(loss_function, x, c, bounds)
-            count, message = count + more, message + ", then Nelder-Mead (the loss has a kink)"
+        from .minimize import adam
+        x, c, count, message, success = adam(_loss_function(total, names, columns), x0, bounds, n, lr, steps,
+                                             kinked=has_kink(total.graph))
         stderr, cov = errors(x, c, success)
         return FitResult(text, d, names, x, stderr, cov, c, success, message, count, "dask adam", n,
                          name, None, target)
@@ -302,13 +299,11 @@ def _loss_function(total, names, columns, count=None):
     return value_and_grad
 
 
-
-
 def _other_loss(total, names, columns, x0, bounds, method="auto"):
     """BFGS on distributed passes; the Nelder-Mead polish of in-memory fits (hundreds of
     passes) only where the loss program has a kink (``functions.has_kink``: "absolute",
-    "huber", abs in a formula), where BFGS alone stopped up to 3e-3 short of the minimum (a least absolute
-    deviations fit, 500 points); smooth losses converge without it."""
+    "huber", abs in a formula), where BFGS alone stopped up to 3e-3 short of the minimum (a
+    least absolute deviations fit, 500 points); smooth losses converge without it."""
     from .minimize import minimize_loss
     count = [0]
     kinked = has_kink(total.graph)

@@ -78,7 +78,7 @@ def fit_loss(d, text, names, columns, n, target, x0, bounds, loss, method, progr
              max_steps, lr, steps, kernel, absolute_sigma=False):
     from .fit_result import FitResult, Progress
     from .least_squares import Residuals, _fit_squares, covariance
-    from .minimize import adam, minimize_loss, polish
+    from .minimize import adam, minimize_loss
     total = loss_derivative(text, target, loss, names, kernel)
     fixed = {k: v for k, v in columns.items() if k in total.inputs and k != "fit_sigma"}
     fixed["fit_sigma"] = columns.get("fit_sigma", 1.0)
@@ -102,10 +102,8 @@ def fit_loss(d, text, names, columns, n, target, x0, bounds, loss, method, progr
         if squares.success:
             start = np.array([squares.params[k] for k in names])
     if method == "adam":
-        x, value, count, message, success = adam(value_and_grad, start, bounds, n, lr, steps)
-        if success and has_kink(total.graph):
-            x, value, more = polish(value_and_grad, x, value, bounds)
-            count, message = count + more, message + ", then Nelder-Mead (the loss has a kink)"
+        x, value, count, message, success = adam(value_and_grad, start, bounds, n, lr, steps,
+                                                 kinked=has_kink(total.graph))
     else:
         x, value, count, success, message = minimize_loss(value_and_grad, start, bounds, method, max_steps)
         if squares is not None and squares.success:

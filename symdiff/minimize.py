@@ -86,8 +86,18 @@ def polish(value_and_grad, x, value, bounds):
     return x, value, nm.nfev
 
 
-def adam(value_and_grad, x0, bounds, n, lr, steps, beta1=0.9, beta2=0.999, eps=1e-12,
-         patience=50, settle=1e-4):
+def adam(value_and_grad, x0, bounds, n, lr, steps, kinked=False, **options):
+    """:func:`adam_steps`, then, for a loss with a kink (``kinked``) where it converged,
+    :func:`polish`. Returns (x, loss, evaluations, message, success)."""
+    x, value, count, message, success = adam_steps(value_and_grad, x0, bounds, n, lr, steps, **options)
+    if success and kinked:
+        x, value, more = polish(value_and_grad, x, value, bounds)
+        count, message = count + more, message + ", then Nelder-Mead (the loss has a kink)"
+    return x, value, count, message, success
+
+
+def adam_steps(value_and_grad, x0, bounds, n, lr, steps, beta1=0.9, beta2=0.999, eps=1e-12,
+               patience=50, settle=1e-4):
     """Full-batch Adam on the mean loss; ``lr`` is relative to each parameter's starting
     size (|x0|, or 1 where x0 is 0), so parameters of any scale move alike.
 
