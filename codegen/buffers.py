@@ -46,19 +46,6 @@ def _first_line(raw):
     return (-raw.ctypes.data % LINE) // 8
 
 
-class _Owner:
-    """The base of a pooled array: exposes the raw memory; returns it when it dies."""
-    __slots__ = ("raw", "size", "__array_interface__", "__weakref__")
-
-    def __init__(self, raw, shape, size):
-        self.raw, self.size = raw, size
-        self.__array_interface__ = {"shape": shape, "typestr": "<f8", "version": 3,
-                                    "data": (raw.ctypes.data + 8 * _first_line(raw), False)}
-
-    def __del__(self):
-        _give_back(self.raw, self.size)
-
-
 def _give_back(raw, size):
     """Keep ``raw`` for reuse; the longest-idle arrays make room for it past the limit."""
     global _idle_bytes
@@ -77,6 +64,21 @@ def _give_back(raw, size):
                 _idle_bytes -= old.nbytes
     except Exception:   # interpreter shutdown: the memory is freed as usual
         pass
+
+
+class _Owner:
+    """The base of a pooled array: exposes the raw memory; returns it when it dies."""
+    __slots__ = ("raw", "size", "__array_interface__", "__weakref__")
+
+    def __init__(self, raw, shape, size):
+        self.raw, self.size = raw, size
+        self.__array_interface__ = {"shape": shape, "typestr": "<f8", "version": 3,
+                                    "data": (raw.ctypes.data + 8 * _first_line(raw), False)}
+
+    def __del__(self, give_back=_give_back):
+        # bound at definition: an array still alive at interpreter exit can die after
+        # this module's globals were cleared (seen once numba is imported)
+        give_back(self.raw, self.size)
 
 
 def empty(shape):

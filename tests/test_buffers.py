@@ -88,3 +88,15 @@ def test_results_kept_by_the_caller_are_never_overwritten():
     plain = d.python.value_and_grad(x[k], 0.5)
     assert v1[k] == plain[0] and g1["x"][k] == plain[1]
     assert v3[k] == d.python.value_and_grad(2.0 * x[k], -1.0)[0]
+
+
+def test_arrays_alive_at_interpreter_exit_die_quietly():
+    """Module globals are None when the last arrays die at exit: no "Exception ignored in
+    _Owner.__del__" (seen with arrays kept in a script's globals)."""
+    import subprocess
+    import sys
+    script = ("import numba\nfrom codegen import vmath, buffers\n"
+              "vmath.jit_namespace(numba.njit, error_model='numpy')\n"
+              f"@numba.njit\ndef first(x):\n    return x[0]\na = buffers.empty({BIG})\nfirst(a)\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "Exception ignored" not in run.stderr, run.stderr
