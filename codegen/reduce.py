@@ -28,6 +28,7 @@ import functools
 import numpy as np
 
 from . import buffers
+from .codenames import for_code
 from .compiled import OPTIONS, Compiled
 from .kernels import PARALLEL_MIN, inline_policy, module_source
 from .printer import helpers_used
@@ -103,6 +104,7 @@ def reduce_source(program, mask, kind, loop):
 
 
 def reduce_module_source(program, mask):
+    program = for_code(program)    # inputs named like generated code (lane_sum) renamed
     parts = [module_source(program), f"# reductions for: "
              + ", ".join(f"{x}={'array' if a else 'scalar'}" for x, a in zip(program.inputs, mask)) + "\n",
              LANE_SUM]

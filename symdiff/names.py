@@ -19,7 +19,9 @@ from .errors import FormulaError
 RESERVED = {"np", "math", "numba", "prange"}   # refused as names in formula text
 RESERVED_PREFIX = "_sd_"    # ... and these: helpers bound in plain runs (codegen/powers.py)
 GENERATED = RESERVED | {"range", "value", "value_and_grad", "grad_loop", "grad_ploop", "value_loop",
-                        "value_ploop"}   # names generated modules use: renamed there (codegen/codenames.py)
+                        "value_ploop", "stream_copy", "stream_fence", "lane_sum"} | {
+    f"{kind}_reduce_{loop}" for kind in ("grad", "value") for loop in ("loop", "ploop")}
+# ... names generated modules use: renamed there (codegen/codenames.py)
 
 _ASCII_BAD = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]|\r(?!\n)")
 

@@ -7,6 +7,7 @@ fresh processes with their own cache directories.
 import ast
 import io
 import json
+import math
 import os
 import stat
 import subprocess
@@ -422,6 +423,24 @@ def test_text_inputs_named_like_generated_code_work(name):
     np.testing.assert_allclose(grad[name], 2 * 3.0 * x + np.maximum(x, 1))
     assert d(**{name: 3.0, "x": 0.5}) == d(**{name: 3.0, "x": 0.5})   # plain Python, then kernel
     compile(d.source, "source", "exec")
+
+
+@pytest.mark.parametrize("name", ["lane_sum", "grad_reduce_loop", "stream_copy"])
+def test_inputs_named_like_the_fused_sum_and_blocked_loop_helpers_work(name):
+    """Module-level functions of the reduce and blocked modules: an input of that name was
+    a parameter shadowing the function (a Numba typing error in ``reduce="sum"``)."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(5000)
+    d = symdiff.differentiate(f"{name}*x + sigmoid(x*{name})", reduce="sum")
+    per = symdiff.differentiate(f"{name}*x + sigmoid(x*{name})")
+    value, grad = d(**{name: 0.7, "x": x})
+    v, g = per(**{name: 0.7, "x": x})
+    assert value == pytest.approx(math.fsum(v), rel=1e-13)
+    assert grad[name] == pytest.approx(math.fsum(g[name]), rel=1e-12)
+    np.testing.assert_array_equal(grad["x"], g["x"])
+    h = symdiff.hessian(f"{name}*x*y + x*y*z*w + sin(x*{name})")    # 15 results: blocked loops
+    rows = h(**{name: 0.7, "x": x, "y": x, "z": 1.0, "w": 2.0})
+    assert np.all(np.isfinite(rows[0]))
 
 
 @pytest.mark.parametrize("name", ["np", "prange", "_sd_pow", "lambda", "None"])
