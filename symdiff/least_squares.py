@@ -249,12 +249,19 @@ def _decimal(v):
 
 
 def covariance(J, cost, n, p, absolute_sigma=False):
-    """curve_fit's covariance from the Jacobian at the solution, by SVD."""
-    _, s, vt = np.linalg.svd(J, full_matrices=False)
+    """curve_fit's covariance from the Jacobian at the solution, by SVD, with J's columns
+    scaled to unit length first (and the result scaled back): the rank test then asks
+    whether the parameters' directions are independent, not whether their units are alike.
+    Unscaled, parameters of very different sizes (a diode's Is = 1e-15 A beside n = 1.5:
+    columns 1e14 apart) fell below the relative threshold and came out inf."""
+    J = np.asarray(J, dtype=float)
+    norms = np.sqrt(np.sum(J * J, axis=0)) if J.size else np.ones(p)
+    scale = np.where((norms > 0) & np.isfinite(norms), norms, 1.0)
+    _, s, vt = np.linalg.svd(J / scale, full_matrices=False)
     threshold = np.finfo(float).eps * max(n, p) * (s[0] if len(s) else 0.0)   # J: n x p, or its R
     keep = s > threshold
     s, vt = s[keep], vt[keep]
-    cov = (vt.T / s ** 2) @ vt
+    cov = (vt.T / s ** 2) @ vt / np.outer(scale, scale)
     if len(s) < p:
         return np.full((p, p), np.inf)
     if not absolute_sigma:

@@ -78,6 +78,22 @@ def test_matches_curve_fit_with_weights_and_bounds(noisy):
     assert r.predict(x=np.array([0.0, 1.0])) == pytest.approx(_reference(np.array([0.0, 1.0]), *ref), rel=1e-7)
 
 
+@pytest.mark.parametrize("scale", [1e-30, 1e-16, 1e14, 1e30])
+def test_standard_errors_of_parameters_of_any_size(scale):
+    """Parameters many decades apart (a diode's Is = 1e-15 beside n = 1.5): standard errors
+    as curve_fit's, not inf (the covariance's rank test runs on unit-length columns)."""
+    rng = np.random.default_rng(2)
+    x = np.linspace(0.3, 0.7, 40)
+    y = scale * (np.exp(x / (1.5 * 0.02585)) - 1) * (1 + rng.normal(0, 0.01, x.size))
+    r = symdiff.fit("Is*(exp(V/(n*0.02585)) - 1)", {"V": x, "y": y}, {"Is": 2 * scale, "n": 1.4})
+    ref, pcov = curve_fit(lambda v, i_s, m: i_s * (np.exp(v / (m * 0.02585)) - 1), x, y, p0=[2 * scale, 1.4],
+                          ftol=1e-15, xtol=1e-15, gtol=1e-15, maxfev=10000)
+    assert r.success
+    np.testing.assert_allclose([r.params["Is"], r.params["n"]], ref, rtol=1e-7)
+    np.testing.assert_allclose([r.stderr["Is"], r.stderr["n"]], np.sqrt(np.diag(pcov)), rtol=1e-5)
+    assert np.all(np.isfinite(r.covariance))
+
+
 @pytest.mark.parametrize("method", ["auto", "adam"])
 def test_absolute_loss_is_least_absolute_deviations(method):
     """A straight line under loss='absolute' against the LAD line solved as a linear program
