@@ -74,6 +74,11 @@ def _prepare(d, inputs):
         else:
             arrays[k] = da.from_array(np.asarray(v, dtype=np.float64))
     names = list(arrays)
+    if len(arrays) > 1:     # chunks of unknown size (x[mask]) cannot be aligned: count them first
+        for k, v in arrays.items():
+            if any(math.isnan(s) for s in v.shape):
+                arrays[k] = v.copy()
+                arrays[k].compute_chunk_sizes()
     try:
         broadcast = da.broadcast_arrays(*arrays.values())
     except ValueError:

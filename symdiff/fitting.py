@@ -97,10 +97,22 @@ def check_inputs(d, data, params, target, weights):
     for k, v in columns.items():
         what = "weights (sigma)" if k == "fit_sigma" else f"data column {k!r}"
         if _is_dask(v):
+            if v.dtype.kind not in "biuf":
+                raise FormulaError(f"{what} is a Dask array of {v.dtype}, not numbers",
+                                   hint="give numbers (convert the column with .astype(float) once it "
+                                   "holds number text only)")
             if v.ndim != 1:
                 raise FormulaError(f"{what} has shape {v.shape}", hint="give 1-D columns")
+            if math.isnan(v.shape[0]):      # chunks of unknown size (x[mask]): count them
+                v = v.copy()
+                v.compute_chunk_sizes()
             length = v.shape[0]
         else:
+            if isinstance(v, np.ma.MaskedArray):
+                raise FormulaError(f"{what} is a masked array; the fit would ignore its mask",
+                                   hint="drop the masked rows from every column first (e.g. keep = "
+                                   "~np.ma.getmaskarray(x) & ~np.ma.getmaskarray(y), then x.data[keep], "
+                                   "y.data[keep]), or pass .filled(np.nan) to have them reported")
             try:
                 if isinstance(v, (str, bytes)) or np.asarray(v).dtype.kind not in "biuf":
                     raise TypeError
@@ -161,6 +173,7 @@ def fit(model, data, params, target="y", loss="squares", method="auto", bounds=N
     if method not in METHODS:
         raise FormulaError(f"unknown method {method!r}", hint="method is one of: " + ", ".join(METHODS))
     _check_options(max_steps, lr, steps)
+    data, params = _as_dict(data), _as_dict(params)
     import warnings
     every = differentiate(model, kernel=kernel)        # all inputs: check the names first
     _check_constants(every, data, params)
@@ -210,6 +223,17 @@ def _check_options(max_steps, lr, steps):
     if not ok:
         raise FormulaError(f"lr must be a positive number, not {lr!r:.40}",
                            hint="lr is relative to each parameter's starting size, e.g. lr=0.1")
+
+
+def _as_dict(value):
+    """A mapping, or a table with named columns (a pandas DataFrame), as a dict; anything
+    else as it is (check_inputs says what is wrong with it)."""
+    from collections.abc import Mapping
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, Mapping) or (hasattr(value, "columns") and hasattr(value, "items")):
+        return dict(value.items())
+    return value
 
 
 def _given(data, result):

@@ -165,6 +165,29 @@ def test_bad_dask_data_names_the_row(client):
         symdiff.fit("b*x", {"x": da.from_array(x, chunks=20), "y": da.from_array(y, chunks=20)}, {"b": 1.0})
 
 
+def test_columns_filtered_by_a_mask_have_their_chunks_counted():
+    """x[keep] has chunks of unknown size (what the NaN hint suggests doing); fits and
+    calls with several such inputs count them instead of refusing them as mismatched."""
+    xn = np.linspace(1, 10, 40)
+    x = da.from_array(xn, chunks=7)
+    y = 3 * da.exp(-0.2 * x)
+    keep = x > 2.5
+    assert np.isnan(x[keep].shape[0])
+    r = symdiff.fit("a*exp(-k*x)", {"x": x[keep], "y": y[keep]}, {"a": 1.0, "k": 0.1})
+    kn = xn > 2.5
+    ref = symdiff.fit("a*exp(-k*x)", {"x": xn[kn], "y": 3 * np.exp(-0.2 * xn[kn])}, {"a": 1.0, "k": 0.1})
+    assert r.params == pytest.approx(ref.params, rel=1e-8) and r.params["k"] == pytest.approx(0.2, rel=1e-9)
+    v, g = symdiff.differentiate("a*x*y", wrt="a")(a=2.0, x=x[keep], y=y[keep])
+    np.testing.assert_allclose(v.compute(), 2.0 * xn[kn] * 3 * np.exp(-0.2 * xn[kn]), rtol=1e-14)
+    assert np.isnan(x[keep].shape[0])                 # the user's arrays are left as they were
+
+
+def test_a_dask_text_column_is_a_formula_error():
+    text = da.from_array(np.array(["1.0"] * 20), chunks=6)
+    with pytest.raises(symdiff.FormulaError, match="column 'x' is a Dask array of <U3, not numbers"):
+        symdiff.fit("a*exp(-k*x)", {"x": text, "y": da.from_array(np.ones(20), chunks=6)}, {"a": 1, "k": 0.1})
+
+
 def test_workers_build_kernels_from_a_pickle(client):
     """What the tasks carry: the program, rebuilt into a Derivative once per process."""
     import pickle

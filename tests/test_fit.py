@@ -78,6 +78,22 @@ def test_matches_curve_fit_with_weights_and_bounds(noisy):
     assert r.predict(x=np.array([0.0, 1.0])) == pytest.approx(_reference(np.array([0.0, 1.0]), *ref), rel=1e-7)
 
 
+def test_masked_columns_are_refused_and_mappings_accepted():
+    """A masked array's mask would be ignored (the fit ran on the masked outlier and said
+    success): a FormulaError that says how to drop the rows. Any mapping of columns works."""
+    import types
+    x = np.linspace(1, 10, 20)
+    y = 3 * np.exp(-0.2 * x)
+    y[-1] = 100.0
+    m = np.arange(20) == 19
+    with pytest.raises(symdiff.FormulaError, match="masked array"):
+        symdiff.fit("a*exp(-k*x)", {"x": np.ma.masked_array(x, m), "y": np.ma.masked_array(y, m)},
+                    {"a": 1.0, "k": 0.1})
+    r = symdiff.fit("a*exp(-k*x)", types.MappingProxyType({"x": x[~m], "y": y[~m]}),
+                    types.MappingProxyType({"a": 1.0, "k": 0.1}))
+    assert r.params == pytest.approx({"a": 3.0, "k": 0.2}, rel=1e-9)
+
+
 @pytest.mark.parametrize("scale", [1e-30, 1e-16, 1e14, 1e30])
 def test_standard_errors_of_parameters_of_any_size(scale):
     """Parameters many decades apart (a diode's Is = 1e-15 beside n = 1.5): standard errors
