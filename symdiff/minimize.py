@@ -32,6 +32,8 @@ def minimize_loss(value_and_grad, start, bounds, method="auto", max_steps=None, 
         options["gtol"] = 1e-14
     else:
         options.update(ftol=1e-15, gtol=1e-14)
+        if max_steps:
+            options["maxfun"] = max_steps
     box = list(zip(bounds[0] / scale, bounds[1] / scale)) if bounded else None
     u, value, count = start / scale, math.inf, 1
     for _ in range(4 if polish else 1):
@@ -41,8 +43,10 @@ def minimize_loss(value_and_grad, start, bounds, method="auto", max_steps=None, 
                                     bounds=box if how == "L-BFGS-B" else None, options=options)
             count += out.nfev
             best = out
+            if out.status == 1 and max_steps:      # stopped by the step cap: no polish
+                break
             if polish:
-                nm = _nelder_mead(optimize, lambda v: scaled(v)[0], out.x, box)
+                nm = _nelder_mead(optimize, lambda v: scaled(v)[0], out.x, box, max_steps)
                 count += nm.nfev
                 best = nm if nm.fun < out.fun else out
         improved = best.fun < value * (1 - 1e-14) if math.isfinite(value) else math.isfinite(best.fun)
@@ -50,19 +54,26 @@ def minimize_loss(value_and_grad, start, bounds, method="auto", max_steps=None, 
             u, value = best.x, float(best.fun)
         if not improved or best is out:
             break
+    if out.status == 1 and max_steps:
+        u, value = out.x, float(out.fun)
+        return u * scale, value * f0, count, False, \
+            f"{how}: stopped after max_steps={max_steps} (not converged: {out.message})"
     # BFGS stops with "precision loss" at a kink of the loss (|r|) or at the rounding floor,
     # L-BFGS-B with "ABNORMAL" (its line search finds no lower loss): the polish checked it.
-    success = bool(np.isfinite(value)) and (out.success or "precision" in str(out.message)
-                                            or "ABNORMAL" in str(out.message))
+    stalled = "precision" in str(out.message) or "ABNORMAL" in str(out.message)
+    success = bool(np.isfinite(value)) and (out.success or stalled)
+    message = f"converged (its line search found no lower loss: {out.message})" if stalled else out.message
     return u * scale, value * f0, count, success, \
-        f"{how}{', then Nelder-Mead' if polish else ''}: {out.message}"
+        f"{how}{', then Nelder-Mead' if polish else ''}: {message}"
 
 
-def _nelder_mead(optimize, f, u, box):
-    """scipy's Nelder-Mead on ``f`` of scaled parameters ``u`` (tolerances near rounding)."""
+def _nelder_mead(optimize, f, u, box, max_steps=None):
+    """scipy's Nelder-Mead on ``f`` of scaled parameters ``u`` (tolerances near rounding;
+    at most ``max_steps`` evaluations when given)."""
     p = len(u)
+    evaluations = 400 * (p + 1) if not max_steps else min(400 * (p + 1), max_steps)
     return optimize.minimize(f, u, method="Nelder-Mead", bounds=box,
-                             options={"xatol": 1e-13, "fatol": 1e-15, "maxfev": 400 * (p + 1),
+                             options={"xatol": 1e-13, "fatol": 1e-15, "maxfev": evaluations,
                                       "adaptive": p > 2})
 
 

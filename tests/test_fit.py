@@ -78,6 +78,21 @@ def test_matches_curve_fit_with_weights_and_bounds(noisy):
     assert r.predict(x=np.array([0.0, 1.0])) == pytest.approx(_reference(np.array([0.0, 1.0]), *ref), rel=1e-7)
 
 
+@pytest.mark.parametrize("method", ["bfgs", "lbfgs"])
+def test_max_steps_stops_the_first_order_methods(method):
+    """max_steps capped least squares only: BFGS/L-BFGS-B ran on (and the polish after them),
+    reporting success. Now a capped run is success=False and says so; uncapped, the same
+    fit converges, its message saying why the line search stopped."""
+    x = np.linspace(1, 10, 20)
+    y = 3 * np.exp(-0.2 * x) + np.random.default_rng(1).normal(0, 0.01, 20)
+    r = symdiff.fit("a*exp(-k*x)", {"x": x, "y": y}, {"a": 1.0, "k": 1.0}, method=method, max_steps=2)
+    assert not r.success and "stopped after max_steps=2" in r.message and r.steps < 30
+    full = symdiff.fit("a*exp(-k*x)", {"x": x, "y": y}, {"a": 1.0, "k": 1.0}, method=method)
+    ref = symdiff.fit("a*exp(-k*x)", {"x": x, "y": y}, {"a": 1.0, "k": 1.0})
+    assert full.success and ("converged" in full.message or full.message.endswith("successfully."))
+    assert full.params == pytest.approx(ref.params, rel=1e-7)
+
+
 def test_masked_columns_are_refused_and_mappings_accepted():
     """A masked array's mask would be ignored (the fit ran on the masked outlier and said
     success): a FormulaError that says how to drop the rows. Any mapping of columns works."""
