@@ -47,10 +47,12 @@ def parse_params(text):
     return params
 
 
-def read_csv(path):
-    """Numeric columns of a CSV file with a header row: {name: [floats]}. Anything else is
-    a FormulaError naming the file, row and column. A byte-order mark (Excel's "CSV UTF-8")
-    is dropped; a header with tabs or semicolons and no comma sets the delimiter."""
+def read_csv(path, use=None):
+    """(header, columns): the column names of a CSV file with a header row, and the columns
+    ``use`` (every column if None) as {name: [floats]}; other columns may hold anything (a
+    sample label). A cell of a used column that is not a finite number is a FormulaError
+    naming the file, line and column. A byte-order mark (Excel's "CSV UTF-8") is dropped; a
+    header with tabs or semicolons and no comma sets the delimiter."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             text = f.read()
@@ -73,19 +75,25 @@ def read_csv(path):
     if any(not h for h in header) or len(set(header)) != len(header):
         raise FormulaError(f"{path}: the header row must name every column once, got {rows[0]}",
                            hint="name each column once (pandas: df.to_csv(path, index=False))")
-    columns = {h: [] for h in header}
+    used = [k for k, h in enumerate(header) if use is None or h in use]
+    columns = {header[k]: [] for k in used}
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
             raise FormulaError(f"{path}, line {number}: {len(row)} values for {len(header)} columns",
                                hint="every row needs one value per column of the header")
-        for h, cell in zip(header, row):
+        for k in used:
+            h, cell = header[k], row[k]
             try:
-                columns[h].append(float(cell))
+                value = float(cell)
             except ValueError:
                 raise FormulaError(f"{path}, line {number}, column {h!r}: {cell.strip()!r} is not a number",
                                    hint="every cell below the header must be a number "
                                    "(decimal point '.', no thousands separators)") from None
-    return columns
+            if not math.isfinite(value):
+                raise FormulaError(f"{path}, line {number}, column {h!r}: {cell.strip()!r} is not a finite number",
+                                   hint="delete that row from the file, or fill in the value") from None
+            columns[h].append(value)
+    return header, columns
 
 
 def _number(text):
@@ -97,26 +105,26 @@ def _number(text):
 
 
 def run(args):
+    from .api import differentiate
     from .fitting import fit
     params = parse_params(args.params)
-    columns = read_csv(args.data)
-    data = dict(columns)
+    inputs = differentiate(args.model).inputs
+    needed = [args.target] + [k for k in inputs if k not in params]
+    header, columns = read_csv(args.data, use=set(needed) | {args.weights})
     weights = None
     if args.weights:
         if args.weights not in columns:
             raise FormulaError(f"--weights: no column {args.weights!r} in {args.data}",
-                               hint="columns: " + ", ".join(columns))
-        weights = data.pop(args.weights)
-    from .api import differentiate
-    inputs = differentiate(args.model).inputs
-    for name in [args.target] + [k for k in inputs if k not in params]:
+                               hint="columns: " + ", ".join(header))
+        weights = columns[args.weights]
+    for name in needed:
         if name not in columns:
             what = "--target column" if name == args.target else "the model's name"
             raise FormulaError(f"{what} {name!r} is not a column of {args.data}"
                                + ("" if name == args.target else " (nor a parameter)"),
-                               hint="columns: " + ", ".join(columns)
+                               hint="columns: " + ", ".join(header)
                                + ("" if name == args.target else f"; or give a start: --params {name}=1"))
-    data = {k: v for k, v in data.items() if k in inputs or k == args.target}
+    data = {k: columns[k] for k in needed}
     result = fit(args.model, data, params, target=args.target, loss=args.loss, method=args.method,
                  weights=weights, verbose=args.verbose)
     print(result)

@@ -345,6 +345,24 @@ def test_command_line_reads_excel_and_tab_separated_files(tmp_path, capsys):
         assert "238.94212" in capsys.readouterr().out
 
 
+def test_command_line_ignores_columns_the_model_does_not_read(tmp_path, capsys):
+    """A sample label beside the numbers was "'s0' is not a number" (the API ignores such
+    columns); a non-finite cell of a used column names the file's line, with a hint for a
+    file (it named the row index and suggested np.isfinite)."""
+    rows = "".join(f"s{k},{a},{b}\n" for k, (a, b) in enumerate(zip(MISRA["x"], MISRA["y"])))
+    path = tmp_path / "labelled.csv"
+    path.write_text("sample,x,y\n" + rows)
+    assert main(["fit", "b1*(1 - exp(-b2*x))", "--data", str(path), "--params", "b1=500,b2=1e-4"]) == 0
+    assert "238.94212" in capsys.readouterr().out
+    lines = rows.splitlines()
+    lines[5] = "s5,nan," + lines[5].split(",")[2]
+    path.write_text("sample,x,y\n" + "\n".join(lines) + "\n")
+    assert main(["fit", "b1*(1 - exp(-b2*x))", "--data", str(path), "--params", "b1=500,b2=1e-4"]) == 2
+    err = capsys.readouterr().err
+    assert "labelled.csv, line 7, column 'x': 'nan' is not a finite number" in err and "np." not in err, err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_plot(tmp_path):
     pytest.importorskip("matplotlib")
     r = symdiff.fit(MISRA["model"], {"x": MISRA["x"], "y": MISRA["y"]}, {"b1": 500, "b2": 1e-4})
