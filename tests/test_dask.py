@@ -182,6 +182,20 @@ def test_columns_filtered_by_a_mask_have_their_chunks_counted():
     assert np.isnan(x[keep].shape[0])                 # the user's arrays are left as they were
 
 
+def test_fits_on_a_cluster_keep_their_columns_on_the_workers(client, monkeypatch):
+    """Hundreds of passes each rebuilt the columns (from_array shipped the chunks again):
+    with a client, columns that fit in half the workers' memory are persisted for the fit;
+    bigger ones are computed pass by pass, as before."""
+    from symdiff import dask_support
+    x = da.from_array(np.linspace(0, 5, 4000), chunks=1000)
+    columns = {"x": x, "y": 2 * da.exp(-0.7 * x), "fit_sigma": 1.0}
+    kept = dask_support._persisted(columns)
+    assert distributed.futures_of(kept["x"]) and distributed.futures_of(kept["y"])
+    assert kept["fit_sigma"] == 1.0 and not distributed.futures_of(columns["x"])
+    monkeypatch.setattr(dask_support, "PERSIST_SHARE", 1e-12)
+    assert dask_support._persisted(columns) is columns
+
+
 def test_a_dask_text_column_is_a_formula_error():
     text = da.from_array(np.array(["1.0"] * 20), chunks=6)
     with pytest.raises(symdiff.FormulaError, match="column 'x' is a Dask array of <U3, not numbers"):
