@@ -82,6 +82,9 @@ def check_inputs(d, data, params, target, weights):
     if target in d.inputs:
         raise FormulaError(f"the target {target!r} is also a name in the model",
                            hint="the model predicts the target: leave it out of the formula")
+    if "fit_sigma" in d.inputs:   # where the fit keeps the weights: the column would be taken for them
+        raise FormulaError("the model uses the name 'fit_sigma', which is reserved for the weights (sigma)",
+                           hint="rename it in the model and in data; give weights with weights=...")
     names = [k for k in d.inputs if k not in params] + [target]
     columns = {k: data[k] for k in names}
     if isinstance(weights, str):      # the name of a data column, as the CLI's --weights COLUMN
@@ -189,6 +192,8 @@ def fit(model, data, params, target="y", loss="squares", method="auto", bounds=N
         raise FormulaError(f"the starting value of {bad!r} is outside its bounds",
                            hint="start inside the bounds")
     text = model if isinstance(model, str) else str(model)
+    if callable(model) and not isinstance(model, str):   # a Python function: the traced formula's text
+        text = str(every.graph.to_sympy(every.root))     # (the losses and Adam parse the model's text)
     if any(_is_dask(v) for v in columns.values()):
         from .dask_support import fit_dask
         from .fit_losses import loss_derivative

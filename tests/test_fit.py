@@ -93,6 +93,22 @@ def test_max_steps_stops_the_first_order_methods(method):
     assert full.params == pytest.approx(ref.params, rel=1e-7)
 
 
+def test_the_weights_name_is_reserved_and_python_function_models_fit_any_loss():
+    """A column the model reads as fit_sigma was taken for the weights (or replaced by
+    weights=): a silently different fit; now a FormulaError. A Python function model fitted
+    least squares only: other losses and Adam parsed its repr ("expected a value before '<'")."""
+    x = np.linspace(1, 4, 50)
+    y = 3 * np.exp(-0.5 * x) + 0.01 * np.sin(7 * x)
+    with pytest.raises(symdiff.FormulaError, match="reserved for the weights"):
+        symdiff.fit("a*exp(-k*fit_sigma)", {"fit_sigma": x, "y": y}, {"a": 1.0, "k": 0.1}, weights=0.1)
+    ref = {kw: symdiff.fit("a*exp(-k*x)", {"x": x, "y": y}, {"a": 1.0, "k": 0.1}, **dict([kw])).params
+           for kw in (("loss", "huber"), ("loss", "log(1 + r**2)"), ("method", "adam"))}
+    for kw, params in ref.items():
+        r = symdiff.fit(lambda x, a, k: a * np.exp(-k * x), {"x": x, "y": y}, {"a": 1.0, "k": 0.1}, **dict([kw]))
+        assert r.success and r.params == pytest.approx(params, rel=1e-9), kw
+    assert "<function" not in str(r)
+
+
 def test_masked_columns_are_refused_and_mappings_accepted():
     """A masked array's mask would be ignored (the fit ran on the masked outlier and said
     success): a FormulaError that says how to drop the rows. Any mapping of columns works."""
