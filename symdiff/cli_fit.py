@@ -23,6 +23,8 @@ def register(sub, formatter):
     p.add_argument("--loss", default="squares", help="squares (default), absolute, huber, or a formula in r")
     p.add_argument("--method", default="auto", help="auto (default), trf, lm, dogbox, bfgs, lbfgs, adam")
     p.add_argument("--plot", help="draw data, fit and residuals to this image file (needs matplotlib)")
+    p.add_argument("--plot-x", metavar="COLUMN",
+                   help="the x axis of --plot when the model reads several columns (default: the first)")
     p.add_argument("--verbose", action="store_true", help="report progress on stderr")
     p.set_defaults(func=run)
 
@@ -129,6 +131,7 @@ def run(args):
                  weights=weights, verbose=args.verbose)
     print(result)
     if args.plot:
-        result.plot(path=args.plot)
-        print(f"wrote {args.plot}")
+        x = args.plot_x or next((k for k in needed if k != args.target), None)
+        result.plot(x=x, path=args.plot)
+        print(f"wrote {args.plot}" + ("" if len(needed) == 2 else f" (x axis: {x})"))
     return 0 if result.success and all(math.isfinite(v) for v in result.params.values()) else 1

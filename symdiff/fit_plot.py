@@ -30,7 +30,6 @@ def plot(result, x=None, ax=None, path=None):
     xs = np.asarray(data[x], dtype=float)
     ys = np.asarray(data[result.target], dtype=float)
     fitted = np.asarray(result.predict(**{k: np.asarray(data[k], dtype=float) for k in axes}))
-    order = np.argsort(xs, kind="stable")
     if ax is None:
         fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(6.4, 5.6),
                                           gridspec_kw={"height_ratios": [3, 1]})
@@ -40,8 +39,8 @@ def plot(result, x=None, ax=None, path=None):
     if len(axes) == 1:
         grid = np.linspace(xs.min(), xs.max(), 400)
         top.plot(grid, result.predict(**{x: grid}), "-", label="fit")
-    else:
-        top.plot(xs[order], fitted[order], "-", label="fit")
+    else:       # other inputs vary too: the fitted value at each point, not a curve through them
+        top.plot(xs, fitted, "x", label="fit (at each point)", alpha=0.8)
     top.set_ylabel(result.target)
     top.set_title(result.model if len(result.model) < 70 else result.model[:67] + "...", fontsize=9)
     top.legend()

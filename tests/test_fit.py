@@ -379,6 +379,27 @@ def test_command_line_ignores_columns_the_model_does_not_read(tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1
 
 
+def test_command_line_plots_a_model_of_several_columns(tmp_path, capsys):
+    """--plot with two data columns ended the command with "which is the x axis? (hint:
+    plot(x='x'))" after the fit: the first column is the x axis, or --plot-x's; the fit is
+    drawn as a value at each point (a line through scattered points zigzagged)."""
+    pytest.importorskip("matplotlib")
+    rng = np.random.default_rng(3)
+    x, x2 = rng.uniform(0, 5, 80), rng.uniform(-1, 1, 80)
+    y = 3 * np.exp(-0.5 * x) + x2 + 0.05 * rng.normal(size=80)
+    path = tmp_path / "m2.csv"
+    path.write_text("x,x2,obs\n" + "".join(f"{a},{b},{c}\n" for a, b, c in zip(x, x2, y)))
+    for extra, axis in (([], "x"), (["--plot-x", "x2"], "x2")):
+        png = tmp_path / f"m2_{axis}.png"
+        assert main(["fit", "a*exp(-k*x) + b*x2", "--data", str(path), "--params", "a=1,k=0.1,b=0",
+                     "--target", "obs", "--plot", str(png), *extra]) == 0
+        assert f"(x axis: {axis})" in capsys.readouterr().out and png.stat().st_size > 1000
+    r = symdiff.fit("a*exp(-k*x) + b*x2", {"x": x, "x2": x2, "y": y}, {"a": 1, "k": 0.1, "b": 0})
+    fig = r.plot(x="x")
+    fitted = [line for line in fig.axes[0].lines if line.get_label().startswith("fit")][0]
+    assert fitted.get_linestyle() == "None" and fitted.get_marker() == "x"
+
+
 def test_plot(tmp_path):
     pytest.importorskip("matplotlib")
     r = symdiff.fit(MISRA["model"], {"x": MISRA["x"], "y": MISRA["y"]}, {"b1": 500, "b2": 1e-4})
