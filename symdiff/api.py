@@ -121,7 +121,8 @@ class Derivative(InspectMixin):
                 if k != "_reductions"}
 
     def __repr__(self):
-        return f"<symdiff.Derivative of {self.program.output}: {self.formula!r} wrt {', '.join(self.wrt)}>"
+        summed = f", reduce={self.reduce!r}" if self.reduce else ""
+        return f"<symdiff.Derivative of {self.program.output}: {self.formula!r} wrt {', '.join(self.wrt)}{summed}>"
 
     @property
     def source(self):

@@ -313,6 +313,9 @@ def fit_residuals(res, d, text, names, columns, n, target, x0, bounds, method, p
                           target, out.cost) if n <= EXACT_POINTS else out.cost
     cov = covariance(J, cost, n, p, absolute_sigma)
     stderr = np.sqrt(np.diag(cov))
+    if success and n > p and not np.all(np.isfinite(stderr)):
+        message = message.rstrip(".") + ("; the Jacobian is singular there: the parameters are not all determined "
+                    "(standard errors inf; a degenerate model, or a start that led to a flat valley)")
     progress.close("converged" if success else "stopped")
     return FitResult(text, d, names, out.x, stderr, cov, 2 * cost, success, message, nfev,
                      method, n, "squares", data, target)

@@ -109,6 +109,17 @@ def test_the_weights_name_is_reserved_and_python_function_models_fit_any_loss():
     assert "<function" not in str(r)
 
 
+def test_a_fit_to_undetermined_parameters_says_so():
+    """A constant data column makes a and k inseparable: the fit converges (the loss is at
+    its minimum) with inf standard errors, and its message says why."""
+    y = np.array([1.0, 1.2, 0.9, 1.1])
+    r = symdiff.fit("a*exp(-k*x)", {"x": 1.0, "y": y}, {"a": 1.0, "k": 0.1})
+    assert not np.all(np.isfinite(list(r.stderr.values())))
+    assert "singular" in r.message and "not all determined" in r.message
+    assert "singular" not in symdiff.fit("a*exp(-k*x)", {"x": np.arange(4.0), "y": y}, {"a": 1.0, "k": 0.1}).message
+    assert "reduce='sum'" in repr(symdiff.differentiate("a*x", reduce="sum"))
+
+
 def test_masked_columns_are_refused_and_mappings_accepted():
     """A masked array's mask would be ignored (the fit ran on the masked outlier and said
     success): a FormulaError that says how to drop the rows. Any mapping of columns works."""
