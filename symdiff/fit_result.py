@@ -5,6 +5,7 @@ import sys
 import time
 
 from .errors import FormulaError
+from .parser import closest
 
 
 class FitResult:
@@ -42,10 +43,16 @@ class FitResult:
         if clash:
             raise FormulaError(f"{clash[0]!r} is a fitted parameter", hint="predict takes the data names only")
         unread = {self.target, *self.data_names} - set(self.derivative.inputs)
+        wanted = [k for k in self.derivative.inputs if k not in self.params]
+        unknown = [k for k in data if k not in unread and k not in self.derivative.inputs]
+        if unknown:    # (the derivative's own message listed the fitted parameters as inputs)
+            close = closest(unknown[0], wanted)
+            raise FormulaError(f"{unknown[0]!r} is not a data name of the model",
+                               hint=(f"did you mean {close!r}? " if close else "")
+                               + "r.predict(" + ", ".join(f"{k}=..." for k in wanted) + ")")
         inputs.update((k, v) for k, v in data.items() if k not in unread)
         missing = [k for k in self.derivative.inputs if k not in inputs]
         if missing:    # (the derivative's own message asked for the fitted parameters too)
-            wanted = [k for k in self.derivative.inputs if k not in self.params]
             raise FormulaError(f"predict needs the data column {missing[0]!r}",
                                hint="r.predict(" + ", ".join(f"{k}=..." for k in wanted) + ")")
         return self.derivative.value(**inputs)

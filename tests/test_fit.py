@@ -321,11 +321,14 @@ def test_predict_takes_the_data_the_fit_was_given():
     data = {"x": np.asarray(MISRA["x"]), "y": np.asarray(MISRA["y"]), "note": np.zeros(14)}
     r = symdiff.fit(MISRA["model"], data, {"b1": 500, "b2": 1e-4})
     np.testing.assert_array_equal(r.predict(**data), r.predict(x=data["x"]))
-    with pytest.raises(symdiff.FormulaError, match="unknown input 'q'"):
+    with pytest.raises(symdiff.FormulaError, match="'q' is not a data name of the model"):
         r.predict(x=1.0, q=2.0)
     with pytest.raises(symdiff.FormulaError, match="needs the data column 'x'") as info:
         r.predict()        # the hint asked for b1=..., b2=... too, which predict refuses
     assert "r.predict(x=...)" in str(info.value)
+    with pytest.raises(symdiff.FormulaError, match="'z' is not a data name of the model") as info:
+        r.predict(x=np.array([1.0]), z=np.array([2.0]))     # the hint listed b1, b2 as inputs
+    assert "b1" not in str(info.value)
 
 
 def test_command_line(tmp_path, capsys):
