@@ -93,7 +93,7 @@ def read_csv(path, use=None):
                                    "(decimal point '.', no thousands separators)") from None
             if not math.isfinite(value):
                 raise FormulaError(f"{path}, line {number}, column {h!r}: {cell.strip()!r} is not a finite number",
-                                   hint="delete that row from the file, or fill in the value") from None
+                                   hint="delete that row from the file, or fill in the value")
             columns[h].append(value)
     return header, columns
 

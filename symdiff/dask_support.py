@@ -58,6 +58,17 @@ class BlockKernel:
         return d
 
 
+def known_chunks(v):
+    """``v`` with its chunk sizes known: ``x[mask]`` has chunks of unknown size (nan), which
+    cannot be aligned with other arrays; they are counted on a copy (one pass over the
+    mask), the caller's array is left as it was."""
+    if not any(math.isnan(s) for s in v.shape):
+        return v
+    v = v.copy()
+    v.compute_chunk_sizes()
+    return v
+
+
 def _prepare(d, inputs):
     """Arrays (as Dask arrays, broadcast lazily) and scalars (floats), in d.inputs order."""
     import dask.array as da
@@ -75,10 +86,7 @@ def _prepare(d, inputs):
             arrays[k] = da.from_array(np.asarray(v, dtype=np.float64))
     names = list(arrays)
     if len(arrays) > 1:     # chunks of unknown size (x[mask]) cannot be aligned: count them first
-        for k, v in arrays.items():
-            if any(math.isnan(s) for s in v.shape):
-                arrays[k] = v.copy()
-                arrays[k].compute_chunk_sizes()
+        arrays = {k: known_chunks(v) for k, v in arrays.items()}
     try:
         broadcast = da.broadcast_arrays(*arrays.values())
     except ValueError:

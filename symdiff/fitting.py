@@ -106,9 +106,8 @@ def check_inputs(d, data, params, target, weights):
                                    "holds number text only)")
             if v.ndim != 1:
                 raise FormulaError(f"{what} has shape {v.shape}", hint="give 1-D columns")
-            if math.isnan(v.shape[0]):      # chunks of unknown size (x[mask]): count them
-                v = v.copy()
-                v.compute_chunk_sizes()
+            from .dask_support import known_chunks
+            v = known_chunks(v)
             length = v.shape[0]
         else:
             if isinstance(v, np.ma.MaskedArray):
@@ -192,8 +191,8 @@ def fit(model, data, params, target="y", loss="squares", method="auto", bounds=N
         raise FormulaError(f"the starting value of {bad!r} is outside its bounds",
                            hint="start inside the bounds")
     text = model if isinstance(model, str) else str(model)
-    if callable(model) and not isinstance(model, str):   # a Python function: the traced formula's text
-        text = str(every.graph.to_sympy(every.root))     # (the losses and Adam parse the model's text)
+    if callable(model):     # a Python function: the traced formula's text (losses and Adam parse it)
+        text = str(every.graph.to_sympy(every.root))
     if any(_is_dask(v) for v in columns.values()):
         from .dask_support import fit_dask
         from .fit_losses import loss_derivative

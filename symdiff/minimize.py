@@ -43,7 +43,8 @@ def minimize_loss(value_and_grad, start, bounds, method="auto", max_steps=None, 
                                     bounds=box if how == "L-BFGS-B" else None, options=options)
             count += out.nfev
             best = out
-            if out.status == 1 and max_steps:      # stopped by the step cap: no polish
+            capped = bool(max_steps) and out.status == 1   # stopped by the step cap: no polish
+            if capped:
                 break
             if polish:
                 nm = _nelder_mead(optimize, lambda v: scaled(v)[0], out.x, box, max_steps)
@@ -54,7 +55,7 @@ def minimize_loss(value_and_grad, start, bounds, method="auto", max_steps=None, 
             u, value = best.x, float(best.fun)
         if not improved or best is out:
             break
-    if out.status == 1 and max_steps:
+    if capped:
         u, value = out.x, float(out.fun)
         return u * scale, value * f0, count, False, \
             f"{how}: stopped after max_steps={max_steps} (not converged: {out.message})"
