@@ -100,6 +100,14 @@ class Child:
         except (OSError, ValueError, TypeError):   # no interpreter to start: compile here
             self.proc = None
 
+    def begin(self):
+        """Start the child now, in the caller's thread, unless Numba's cache already holds
+        ``train``. Started later (by the background thread that waits for it), a script
+        that ends at once could end before the child is started: nothing compiled, nothing
+        cached for the next run."""
+        if not self.started and not cached(self.source, "train"):
+            self.start()
+
     def _read_until(self, word):
         with self._lock:
             if self.proc is None:

@@ -91,6 +91,7 @@ class TrainerTiers:
                 template = _template(tuple(train_args))
                 predict = (_template(tuple(train_args[0])), np.zeros((2, 2)))
                 child = Child(source, template, predict)
+                child.begin()   # here, not in the background thread: an exit cannot beat it
 
                 def load_train():
                     child.train_ready()

@@ -175,15 +175,26 @@ print(t.fit(X, np.sign(X[:, 0]), 3)[-1])
 """
 
 
+# the background thread is slow to take its jobs (a busy machine): the script ends first
+SLOW_THREAD = """
+import time
+from codegen import background
+_submit = background.submit
+background.submit = lambda name, work, wait_at_exit=True: _submit(
+    name, lambda: (time.sleep(60), work())[1], wait_at_exit)
+"""
+
+
 def test_a_process_exits_while_its_trainer_compiles(tmp_path, monkeypatch):
-    """The process ends at once (no wait, no crash); its compile, in a child process
-    (codegen.compile_process), goes on and fills the cache for the next process."""
+    """The process ends at once (no wait, no crash), even before its background thread has
+    run; its compile, in a child process (codegen.compile_process) started by the first
+    fit, goes on and fills the cache for the next process."""
     import time
     from codegen.compile_process import cached
     env = dict(os.environ, SYMDIFF_CACHE_DIR=str(tmp_path / "cache"))
     env.pop("SYMDIFF_TIERS", None)
-    first = subprocess.run([sys.executable, "-c", EXIT_SCRIPT], env=env, capture_output=True,
-                           text=True, timeout=120)
+    first = subprocess.run([sys.executable, "-c", SLOW_THREAD + EXIT_SCRIPT], env=env,
+                           capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
     monkeypatch.setenv("SYMDIFF_CACHE_DIR", str(tmp_path / "cache"))
     source = symdiff.mlp_trainer([2, 8, 1], loss="hinge", verbose=False).source
