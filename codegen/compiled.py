@@ -14,6 +14,7 @@ OPTIONS = dict(cache=True, error_model="numpy", nogil=True)
 _KERNELS_PY = pathlib.Path(__file__).with_name("kernels.py")   # its text shapes every module
 _STREAMS_PY = pathlib.Path(__file__).with_name("streams.py")   # the blocked loops' stores (imports numba)
 _FMA_PY = pathlib.Path(__file__).with_name("fma.py")           # vmath's intrinsics under Numba (imports numba)
+_LOCAL_PY = pathlib.Path(__file__).with_name("local_arrays.py")  # the fused sums' lanes (imports numba)
 
 
 @functools.lru_cache(maxsize=None)
@@ -25,7 +26,7 @@ def build_stamp():
     from symdiff.version import __version__
     from . import fma_exact, vmath, vmath_special
     h = hashlib.sha256()
-    sources = (vmath.__file__, vmath_special.__file__, fma_exact.__file__, _FMA_PY, _STREAMS_PY,
+    sources = (vmath.__file__, vmath_special.__file__, fma_exact.__file__, _FMA_PY, _STREAMS_PY, _LOCAL_PY,
                vnumpy.__file__, __file__, _KERNELS_PY)
     for part in (__version__, repr(sorted(OPTIONS.items())), repr(vnumpy.bindings()), repr(vnumpy.helper_bindings()),
                  *(pathlib.Path(f).read_bytes() for f in sources)):
@@ -57,6 +58,9 @@ class Compiled:
         if hasattr(mod, "stream_copy"):   # blocked loops (codegen/loops_blocked.py)
             from . import streams
             mod.stream_copy, mod.stream_fence = streams.stream_copy, streams.stream_fence
+        if hasattr(mod, "local_zeros"):   # fused sums' lanes (codegen/reduce.py)
+            from .local_arrays import local_zeros
+            mod.local_zeros = local_zeros
         mod.np = vnumpy.compiled(self.np_inline)
         mod.math = vnumpy.compiled_math(self.np_inline)
         rebound = vnumpy.bind_helpers(mod, "compiled_inline" if self.np_inline else "compiled")

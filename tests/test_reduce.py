@@ -118,8 +118,7 @@ def test_plain_python_run_of_the_reduce_source_matches_numba(summed):
     for run in (plain.grad_reduce_loop, lambda *a: compiled("grad_reduce_loop", *a)):
         P, dx, dy = np.empty((R.chunks(n), 4)), np.empty(n), np.empty(n)
         with np.errstate(all="ignore"):
-            run(np.float64(0.3), x, np.float64(-0.7), y, np.float64(0.1), dx, dy, P,
-                np.empty((1, 4, R.LANES)), n)
+            run(np.float64(0.3), x, np.float64(-0.7), y, np.float64(0.1), dx, dy, P, 1, n)
         results.append((P, dx, dy))
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
@@ -143,3 +142,36 @@ def test_scalar_only_call_and_bad_reduce():
     assert d(a=2.0, b=3.0) == (6.0, {"a": 3.0, "b": 2.0})
     with pytest.raises(symdiff.FormulaError, match="reduce"):
         symdiff.differentiate("a*b", reduce="max")
+
+
+@pytest.mark.parametrize("formula", ["a*x", "(y - a*x - b)**2", "abs(y - a*x) + b*y"])
+def test_passes_of_several_rows_give_the_same_bits(formula):
+    """Cheap programs run several rows of lanes per pass (codegen.reduce.rows_per_pass);
+    the sums are the same additions in the same order: the straight kernel equals its
+    plain-Python run, the tape and the value-only sum bit for bit, over a partial last
+    block whose last points are not a whole pass."""
+    d = symdiff.differentiate(formula, reduce="sum", wrt=[w for w in "ab" if w in formula])
+    mask = tuple(name in "xy" for name in d.inputs)
+    rows = {kind: R.rows_per_pass(d.program, mask, kind) for kind in ("grad", "value")}
+    assert rows["value"] > 1
+    rng = np.random.default_rng(5)
+    n = 2 * R.CHUNK + 3 * R.BLOCK + 8 * R.LANES * max(rows.values()) - 5
+    inputs = {k: (rng.standard_normal(n) if k in "xy" else 0.75) for k in d.inputs}
+    v, g = d(**inputs)
+    assert d.value(**inputs) == v
+    tv, tg = symdiff.differentiate(formula, reduce="sum", kernel="tape", wrt=list(g))(**inputs)
+    assert tv == v and tg == g
+    source = R.reduce_module_source(d.program, mask)
+    plain = load_plain(source, powers.PLAIN, powers.rewrite)
+    plain.np = vnumpy.plain()
+    plain.math = vnumpy.plain_math()
+    vnumpy.bind_helpers(plain, "plain")
+    args = [inputs[k] for k in d.inputs]
+    P = np.empty((R.chunks(n), 1 + len(g)))
+    with np.errstate(all="ignore"):
+        plain.grad_reduce_loop(*args, P, 1, n)
+    compiled = R.compiled_reduction(d.program, mask)
+    Q = np.empty_like(P)
+    compiled("grad_reduce_loop", *args, Q, 1, n)
+    np.testing.assert_array_equal(P, Q)
+    assert R.pairwise(P.copy())[0] == v
