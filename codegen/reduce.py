@@ -42,9 +42,17 @@ BLOCKS = 8               # blocks per chunk
 CHUNK = BLOCKS * BLOCK    # points per chunk (one row of partial sums)
 TAPE_CHUNK = 32 * CHUNK   # points per tape run when reducing on the tape
 
-HELPERS = '''def local_zeros(n):
+_LANE_LEVELS = "".join(f"    for j in range({w}):\n        v[j] = v[j] + v[j + {w}]\n"
+                       for w in (LANES >> k for k in range(1, LANES.bit_length() - 1)))
+HELPERS = f'''def local_zeros(n):
     """n zeros (compiled: an array on the stack, which LLVM keeps in registers)."""
     return np.zeros(n)
+
+
+def lane_sum(v):
+    """v[0] + ... + v[{LANES - 1}] added pairwise, halves first: v[j] + v[j + {LANES // 2}], then
+    v[j] + v[j + {LANES // 4}], ... (each level a few vector additions); v is overwritten."""
+{_LANE_LEVELS}    return v[0] + v[1]
 
 
 def pairwise_sum(v, n):
@@ -100,7 +108,7 @@ def reduce_source(program, mask, kind, loop, inline=True):
     are written per point. ``inline``: whether Numba inlines the program's function (then
     the last points of a partial block call its non-inlined copy, ``*_at``, compiled once
     for the module)."""
-    used = set(program.inputs) | {"local_zeros", "pairwise_sum", "value", "value_and_grad",
+    used = set(program.inputs) | {"local_zeros", "lane_sum", "pairwise_sum", "value", "value_and_grad",
                                   "value_at", "value_and_grad_at", "np", "math", "prange", "min"}
     n, t, threads, start, blocks, k, b0, m, i, j, p, partials = (
         _fresh(x, used) for x in ("n", "t", "threads", "start", "blocks", "k", "b0", "m", "i", "j",
@@ -167,7 +175,7 @@ def reduce_source(program, mask, kind, loop, inline=True):
     lines += [f"                for {p} in range({b0} + {m} - {m} % {rows * LANES}, {b0} + {m}):"
               f"   # the last block's last points"]
     lines += rest
-    lines += [f"                {s_}[{k}] = pairwise_sum({ln}, {LANES})" for s_, ln in zip(sums, lanes)]
+    lines += [f"                {s_}[{k}] = lane_sum({ln})" for s_, ln in zip(sums, lanes)]
     lines += [f"            {partials}[{c}, {k_}] = pairwise_sum({s_}, {blocks})" for k_, s_ in enumerate(sums)]
     return "\n".join(lines) + "\n"
 
@@ -201,7 +209,7 @@ def compiled_reduction(program, mask):
     """The compiled reduction module for one array mask (Numba compiles each function on
     its first call; the module and Numba's code are cached on disk)."""
     inline = inline_policy(program)
-    names = helpers_used(program) + ["value", "value_and_grad", "pairwise_sum"]
+    names = helpers_used(program) + ["value", "value_and_grad", "lane_sum", "pairwise_sum"]
     copies = ["value_at", "value_and_grad_at"] if inline else []
     loops = [f"{k}_reduce_{l}" for k in ("grad", "value") for l in ("loop", "ploop")]
     return Compiled(reduce_module_source(program, mask), names + copies + loops, names if inline else (), inline)
@@ -262,7 +270,12 @@ def _chunk_sums(R, rows, P, first):
                 lanes[:] = 0.0
                 for p in range(m):
                     lanes[p % LANES] += row[b0 + p]
-                sums[b] = _pairwise_sum_jit(lanes, LANES)
+                w = LANES // 2
+                while w >= 1:                     # the generated lane_sum
+                    for j in range(w):
+                        lanes[j] = lanes[j] + lanes[j + w]
+                    w //= 2
+                sums[b] = lanes[0]
             P[first + c, k] = _pairwise_sum_jit(sums, blocks)
 
 

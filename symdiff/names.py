@@ -19,8 +19,8 @@ from .errors import FormulaError
 RESERVED = {"np", "math", "numba", "prange"}   # refused as names in formula text
 RESERVED_PREFIX = "_sd_"    # ... and these: helpers bound in plain runs (codegen/powers.py)
 GENERATED = RESERVED | {"range", "value", "value_and_grad", "grad_loop", "grad_ploop", "value_loop",
-                        "value_ploop", "stream_copy", "stream_fence", "local_zeros", "pairwise_sum", "value_at",
-                        "value_and_grad_at"} | {
+                        "value_ploop", "stream_copy", "stream_fence", "local_zeros", "lane_sum",
+                        "pairwise_sum", "value_at", "value_and_grad_at"} | {
     f"{kind}_reduce_{loop}" for kind in ("grad", "value") for loop in ("loop", "ploop")}
 # ... names generated modules use: renamed there (codegen/codenames.py)
 
