@@ -38,11 +38,14 @@ class Compiled:
     """Numba-compiled functions of one kernel module (compiled lazily, on first call).
 
     ``names``: the module's functions to compile; ``inline``: those Numba inlines at its IR
-    level into their callers; ``np_inline``: whether vmath's functions are inlined too."""
+    level into their callers; ``np_inline``: whether vmath's functions are inlined too;
+    ``bound``: module names to rebind to these (Numba intrinsics standing in for the text's
+    plain-Python helpers)."""
 
-    def __init__(self, source, names, inline=(), np_inline=False):
+    def __init__(self, source, names, inline=(), np_inline=False, bound=None):
         import numba
         self.source = source
+        self.bound = dict(bound or {})
         self.module = cache.load(source)
         self.names = [name for name in names if hasattr(self.module, name)]
         self._numba = numba
@@ -58,9 +61,8 @@ class Compiled:
         if hasattr(mod, "stream_copy"):   # blocked loops (codegen/loops_blocked.py)
             from . import streams
             mod.stream_copy, mod.stream_fence = streams.stream_copy, streams.stream_fence
-        if hasattr(mod, "local_zeros"):   # fused sums' lanes (codegen/reduce.py)
-            from .local_arrays import local_zeros
-            mod.local_zeros = local_zeros
+        for name, value in self.bound.items():   # intrinsics for plain-Python helpers
+            setattr(mod, name, value)
         mod.np = vnumpy.compiled(self.np_inline)
         mod.math = vnumpy.compiled_math(self.np_inline)
         rebound = vnumpy.bind_helpers(mod, "compiled_inline" if self.np_inline else "compiled")

@@ -51,7 +51,8 @@ HELPERS = f'''def local_zeros(n):
 
 def lane_sum(v):
     """v[0] + ... + v[{LANES - 1}] added pairwise, halves first: v[j] + v[j + {LANES // 2}], then
-    v[j] + v[j + {LANES // 4}], ... (each level a few vector additions); v is overwritten."""
+    v[j] + v[j + {LANES // 4}], ...; v is overwritten (compiled: the same additions on vector
+    registers, codegen.local_arrays.lane_sum)."""
 {_LANE_LEVELS}    return v[0] + v[1]
 
 
@@ -208,11 +209,14 @@ def _called_copies(program):
 def compiled_reduction(program, mask):
     """The compiled reduction module for one array mask (Numba compiles each function on
     its first call; the module and Numba's code are cached on disk)."""
+    from . import local_arrays
     inline = inline_policy(program)
-    names = helpers_used(program) + ["value", "value_and_grad", "lane_sum", "pairwise_sum"]
+    names = helpers_used(program) + ["value", "value_and_grad", "pairwise_sum"]
     copies = ["value_at", "value_and_grad_at"] if inline else []
     loops = [f"{k}_reduce_{l}" for k in ("grad", "value") for l in ("loop", "ploop")]
-    return Compiled(reduce_module_source(program, mask), names + copies + loops, names if inline else (), inline)
+    bound = {"local_zeros": local_arrays.local_zeros, "lane_sum": local_arrays.lane_sum(LANES)}
+    return Compiled(reduce_module_source(program, mask), names + copies + loops, names if inline else (),
+                    inline, bound)
 
 
 @functools.lru_cache(maxsize=None)

@@ -7,8 +7,9 @@ the broadcast points in one fused pass (``codegen/reduce.py``).
   an input given as a full array (``d(sum f)/dx[i] = df[i]/dx[i]``); an input broadcast
   along some axes gets its per-point gradient summed over them.
 
-Summation is pairwise over NumPy's 128-point leaves (the error bound of ``np.sum``) and
-deterministic: the same bits for any number of threads.
+Summation is blocked, then pairwise (``codegen/reduce.py``: 16 lanes of 16 points per
+256-point block, the error bound of ``np.sum``) and deterministic: the same bits for any
+number of threads.
 """
 
 import numpy as np

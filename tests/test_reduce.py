@@ -175,3 +175,38 @@ def test_passes_of_several_rows_give_the_same_bits(formula):
     compiled("grad_reduce_loop", *args, Q, 1, n)
     np.testing.assert_array_equal(P, Q)
     assert R.pairwise(P.copy())[0] == v
+
+
+def test_lane_sum_intrinsic_adds_in_the_plain_texts_order():
+    """codegen.local_arrays.lane_sum (vector shuffles) against the generated plain-Python
+    lane_sum: values whose sum depends on the order of the additions give the same bits;
+    local_zeros is zeroed on every call, also inside a loop."""
+    import numba
+    from codegen import local_arrays
+    plain = {}
+    exec(R.HELPERS, {"np": np}, plain)
+    intrinsic_sum = local_arrays.lane_sum(R.LANES)
+    local_zeros = local_arrays.local_zeros
+
+    @numba.njit
+    def compiled(src):
+        v = local_zeros(16)
+        for j in range(16):
+            v[j] = src[j]
+        return intrinsic_sum(v)
+
+    @numba.njit
+    def zeros_each_time(rounds):
+        total = 0.0
+        for _ in range(rounds):
+            v = local_zeros(16)
+            for j in range(16):
+                total += v[j]
+                v[j] = 1.0
+        return total
+
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        src = rng.choice([1e16, -1e16, 1.0, -1.0, 0.5, 3e-5, 7.0], size=R.LANES) * rng.random(R.LANES)
+        assert compiled(src) == plain["lane_sum"](src.copy())
+    assert zeros_each_time(50) == 0.0
