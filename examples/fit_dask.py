@@ -53,6 +53,12 @@ def main(argv=None):
     p.add_argument("--scheduler", default=None,
                    help="address of a running Dask scheduler to use (default: start a LocalCluster)")
     args = p.parse_args(argv)
+    for name, value in (("--n", args.n), ("--chunk", args.chunk)):
+        if not (value >= 1 and value == int(value)):
+            p.error(f"{name} must be a whole number of points, at least 1 (got {value:g})")
+    for name, value in (("--workers", args.workers), ("--threads", args.threads)):
+        if value < 1:
+            p.error(f"{name} must be at least 1 (got {value})")
     n, size = int(args.n), int(args.chunk)
     os.environ.setdefault("NUMBA_NUM_THREADS", str(args.threads))
 

@@ -98,6 +98,23 @@ def read_csv(path, use=None):
     return header, columns
 
 
+def _check_plot(args, axes):
+    """--plot's problems found before the fit: no matplotlib, an --plot-x that is not a
+    data column, a directory that does not exist or cannot be written."""
+    import importlib.util
+    import os
+    if importlib.util.find_spec("matplotlib") is None:
+        raise FormulaError("--plot needs matplotlib", hint='pip install "symdiff-backprop[plot]"')
+    if args.plot_x is not None and args.plot_x not in axes:
+        raise FormulaError(f"--plot-x: {args.plot_x!r} is not a data column of the fit",
+                           hint="data columns: " + ", ".join(axes))
+    folder = os.path.dirname(os.path.abspath(args.plot))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise FormulaError(f"--plot: cannot write {args.plot}: "
+                           + ("no such directory" if not os.path.isdir(folder) else "the directory is not writable"),
+                           hint="give a path in an existing, writable directory")
+
+
 def _number(text):
     try:
         float(text)
@@ -127,6 +144,8 @@ def run(args):
                                hint="columns: " + ", ".join(header)
                                + ("" if name == args.target else f"; or give a start: --params {name}=1"))
     data = {k: columns[k] for k in needed}
+    if args.plot:
+        _check_plot(args, [k for k in needed if k != args.target])   # before a long fit, not after
     result = fit(args.model, data, params, target=args.target, loss=args.loss, method=args.method,
                  weights=weights, verbose=args.verbose)
     print(result)

@@ -55,7 +55,8 @@ def loss_program(text, target, loss):
         if names - {"r"}:
             other = sorted(names - {"r"})[0]
             raise FormulaError(f"the loss formula uses {other!r}; it can only use r (the scaled residual)",
-                               hint='e.g. loss="log(1 + r**2)"')
+                               hint="a named loss is 'squares', 'absolute' or 'huber'; "
+                                    'a formula loss uses r, e.g. loss="log(1 + r**2)"')
         if "r" not in names:    # a constant: every parameter value would be a minimum
             raise FormulaError(f"the loss formula {loss!r:.60} does not use r (the scaled residual)",
                                hint='write the loss of one residual r, e.g. loss="log(1 + r**2)"')

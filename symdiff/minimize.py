@@ -63,9 +63,25 @@ def minimize_loss(value_and_grad, start, bounds, method="auto", max_steps=None, 
     # L-BFGS-B with "ABNORMAL" (its line search finds no lower loss): the polish checked it.
     stalled = "precision" in str(out.message) or "ABNORMAL" in str(out.message)
     success = bool(np.isfinite(value)) and (out.success or stalled)
-    message = f"converged (its line search found no lower loss: {out.message})" if stalled else out.message
+    detail = str(out.message).strip().rstrip(":").strip()     # L-BFGS-B's bare "ABNORMAL: "
+    message = f"converged (its line search found no lower loss: {detail})" if stalled else detail
+    runaway = unbounded(u * scale, value * f0, start)
+    if runaway:
+        success, message = False, runaway
     return u * scale, value * f0, count, success, \
         f"{how}{', then Nelder-Mead' if polish else ''}: {message}"
+
+
+def unbounded(x, value, start):
+    """A message when the loss fell without bound (it reached -inf, or the parameters ran
+    off past 1e100 times their starting size): a loss such as -r**2 has no minimum to
+    find. None otherwise."""
+    size = float(np.max(np.abs(x))) if len(x) else 0.0
+    limit = 1e100 * max(1.0, float(np.max(np.abs(start))) if len(start) else 1.0)
+    if value == -math.inf or not math.isfinite(size) or size > limit:
+        return (f"the loss has no minimum: it fell to {value:.6g} with parameters of size {size:.3g} "
+                "(a loss of r must be bounded below, e.g. r**2, abs(r), log(1 + r**2))")
+    return None
 
 
 def _nelder_mead(optimize, f, u, box, max_steps=None):
@@ -102,6 +118,9 @@ def adam(value_and_grad, x0, bounds, n, lr, steps, kinked=False, **options):
     """:func:`adam_steps`, then, for a loss with a kink (``kinked``) where it converged,
     :func:`polish`. Returns (x, loss, evaluations, message, success)."""
     x, value, count, message, success = adam_steps(value_and_grad, x0, bounds, n, lr, steps, **options)
+    runaway = unbounded(x, value, np.asarray(x0, dtype=float))
+    if runaway:
+        return x, value, count, f"adam: {runaway}", False
     if success and kinked:
         x, value, more = polish(value_and_grad, x, value, bounds)
         count, message = count + more, message + ", then Nelder-Mead (the loss has a kink)"
@@ -145,4 +164,5 @@ def adam_steps(value_and_grad, x0, bounds, n, lr, steps, beta1=0.9, beta2=0.999,
         move = rate * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
         x = np.clip(x - move * scale, bounds[0], bounds[1])
     return best_x, best, steps, (f"adam: did not converge in {steps} steps (the loss was still "
-                                 f"falling at rate {rate / lr:.3g} x lr); raise steps= or lr="), False
+                                 f"falling at rate {rate / lr:.3g} x lr); raise steps= or lr= (and check that "
+                                 f"the loss has a minimum: it is {best:.6g} at the end)"), False

@@ -234,3 +234,17 @@ def test_example_runs_small(client):
     assert "converged" in done.stdout and "largest relative difference in the parameters" in done.stdout
     diff = float(done.stdout.rsplit(":", 1)[1])
     assert diff < 1e-8
+
+
+def test_example_refuses_bad_sizes_before_starting_a_cluster():
+    """--n 0 was a bare ValueError, --chunk 0 a ZeroDivisionError, --workers 0 hung."""
+    import importlib.util
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location("fit_dask_example", os.path.join(root, "examples", "fit_dask.py"))
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    for argv in (["--n", "0"], ["--chunk", "0"], ["--n", "1.5"], ["--workers", "0"], ["--n", "nan"]):
+        with pytest.raises(SystemExit) as info:
+            example.main(argv)
+        assert info.value.code == 2

@@ -408,6 +408,13 @@ def test_command_line_plots_a_model_of_several_columns(tmp_path, capsys):
         assert main(["fit", "a*exp(-k*x) + b*x2", "--data", str(path), "--params", "a=1,k=0.1,b=0",
                      "--target", "obs", "--plot", str(png), *extra]) == 0
         assert f"(x axis: {axis})" in capsys.readouterr().out and png.stat().st_size > 1000
+    # a wrong --plot-x or an unwritable --plot path is refused before the fit, not after
+    for extra in (["--plot-x", "obs", "--plot", str(tmp_path / "p.png")],
+                  ["--plot", str(tmp_path / "no" / "such" / "dir.png")]):
+        assert main(["fit", "a*exp(-k*x) + b*x2", "--data", str(path), "--params", "a=1,k=0.1,b=0",
+                     "--target", "obs", *extra]) == 2
+        out, err = capsys.readouterr()
+        assert "symdiff fit" not in out and "--plot" in err and "parameter" not in out
     r = symdiff.fit("a*exp(-k*x) + b*x2", {"x": x, "x2": x2, "y": y}, {"a": 1, "k": 0.1, "b": 0})
     fig = r.plot(x="x")
     fitted = [line for line in fig.axes[0].lines if line.get_label().startswith("fit")][0]
@@ -456,3 +463,20 @@ def test_big_data_path_equals_least_squares(noisy, monkeypatch):
     for k in p0:
         assert big.params[k] == pytest.approx(ref.params[k], rel=1e-8)
         assert big.stderr[k] == pytest.approx(ref.stderr[k], rel=1e-6)
+
+
+def test_a_loss_without_a_minimum_is_reported_not_called_converged():
+    """loss=-r**2 falls without bound: BFGS ends at -inf (it said 'converged (its line
+    search found no lower loss ...)' inside a NOT CONVERGED table); Adam runs out of steps
+    and says so, and that the loss may have no minimum. A misspelt named loss lists the
+    named losses."""
+    x = np.linspace(50, 800, 40)
+    data = {"x": x, "y": 240 * (1 - np.exp(-5.5e-4 * x)) + np.sin(x)}
+    r = symdiff.fit("b1*(1 - exp(-b2*x))", data, {"b1": 500, "b2": 1e-4}, loss="-r**2")
+    assert not r.success and "the loss has no minimum" in r.message and "converged" not in r.message
+    r = symdiff.fit("b1*(1 - exp(-b2*x))", data, {"b1": 500, "b2": 1e-4}, loss="-r**2",
+                    method="adam", steps=300)
+    assert not r.success and "check that the loss has a minimum" in r.message
+    with pytest.raises(symdiff.FormulaError) as info:
+        symdiff.fit("b1*(1 - exp(-b2*x))", data, {"b1": 500, "b2": 1e-4}, loss="cauchy")
+    assert "'squares', 'absolute' or 'huber'" in info.value.hint
