@@ -438,9 +438,10 @@ def test_inputs_named_like_the_fused_sum_and_blocked_loop_helpers_work(name):
     assert value == pytest.approx(math.fsum(v), rel=1e-13)
     assert grad[name] == pytest.approx(math.fsum(g[name]), rel=1e-12)
     np.testing.assert_array_equal(grad["x"], g["x"])
-    h = symdiff.hessian(f"{name}*x*y + x*y*z*w + sin(x*{name})")    # 15 results: blocked loops
-    rows = h(**{name: 0.7, "x": x, "y": x, "z": 1.0, "w": 2.0})
-    assert np.all(np.isfinite(rows[0]))
+    if name == "stream_copy":   # a helper of the blocked loops (15 results), not of the sums
+        h = symdiff.hessian(f"{name}*x*y + x*y*z*w + sin(x*{name})")
+        rows = h(**{name: 0.7, "x": x, "y": x, "z": 1.0, "w": 2.0})
+        assert np.all(np.isfinite(rows[0]))
 
 
 @pytest.mark.parametrize("name", ["np", "prange", "_sd_pow", "lambda", "None"])
