@@ -245,24 +245,13 @@ def _pairwise(P):
     return out
 
 
-def _pairwise_sum(v, n):
-    """The generated modules' ``pairwise_sum``: v[0] + ... + v[n - 1], neighbours first."""
-    while n > 1:
-        half = n // 2
-        for r in range(half):
-            v[r] = v[2 * r] + v[2 * r + 1]
-        if n % 2:
-            v[half] = v[n - 1]
-        n = half + n % 2
-    return v[0]
-
-
 def _chunk_sums(R, rows, P, first):
     """The straight kernel's sums, computed the same way, of the rows R[rows[k]] (a tape's
-    results): chunk c of R goes to P[first + c, k]."""
+    results): chunk c of R goes to P[first + c, k]. A chunk's block sums are added by
+    ``pairwise``, whose column sums pair neighbours as the generated ``pairwise_sum`` does."""
     size = R.shape[1]
     lanes = np.empty(LANES)
-    sums = np.empty(BLOCKS)
+    sums = np.empty((BLOCKS, rows.shape[0]))
     for c in range((size + CHUNK - 1) // CHUNK):
         start = c * CHUNK
         blocks = (min(start + CHUNK, size) - start + BLOCK - 1) // BLOCK
@@ -279,22 +268,24 @@ def _chunk_sums(R, rows, P, first):
                     for j in range(w):
                         lanes[j] = lanes[j] + lanes[j + w]
                     w //= 2
-                sums[b] = lanes[0]
-            P[first + c, k] = _pairwise_sum_jit(sums, blocks)
+                sums[b, k] = lanes[0]
+        P[first + c] = _pairwise_jit(sums[:blocks])
 
 
 _compiled = {}
-_pairwise_sum_jit = None
+_pairwise_jit = None   # the compiled _pairwise, which the compiled _chunk_sums calls
 
 
 def helper(name):
     """pairwise / chunk_sums, compiled once per process (cached on disk by Numba)."""
-    global _pairwise_sum_jit
+    global _pairwise_jit
     fn = _compiled.get(name)
     if fn is None:
-        if name == "chunk_sums" and _pairwise_sum_jit is None:   # chunk_sums calls it
-            _pairwise_sum_jit = _jit()(_pairwise_sum)
+        if name == "chunk_sums":
+            helper("pairwise")
         fn = _compiled[name] = _jit()({"pairwise": _pairwise, "chunk_sums": _chunk_sums}[name])
+        if name == "pairwise":
+            _pairwise_jit = fn
     return fn
 
 
