@@ -39,8 +39,8 @@ class Compiled:
 
     ``names``: the module's functions to compile; ``inline``: those Numba inlines at its IR
     level into their callers; ``np_inline``: whether vmath's functions are inlined too;
-    ``bound``: module names to rebind to these (Numba intrinsics standing in for the text's
-    plain-Python helpers)."""
+    ``bound``: module names to rebind to these (compiled stand-ins for the text's plain-Python
+    helpers: the fused sums' lanes, the blocked loops' streaming stores)."""
 
     def __init__(self, source, names, inline=(), np_inline=False, bound=None):
         import numba
@@ -58,10 +58,7 @@ class Compiled:
         numba = self._numba
         mod = self.module
         mod.prange = numba.prange
-        if hasattr(mod, "stream_copy"):   # blocked loops (codegen/loops_blocked.py)
-            from . import streams
-            mod.stream_copy, mod.stream_fence = streams.stream_copy, streams.stream_fence
-        for name, value in self.bound.items():   # intrinsics for plain-Python helpers
+        for name, value in self.bound.items():   # compiled stand-ins for plain-Python helpers
             setattr(mod, name, value)
         mod.np = vnumpy.compiled(self.np_inline)
         mod.math = vnumpy.compiled_math(self.np_inline)

@@ -113,7 +113,7 @@ def module_source(program, mask=None):
     if mask is not None:
         mask_text = ", ".join(f"{x}={'array' if m else 'scalar'}" for x, m in zip(program.inputs, mask))
         parts.append(f"# loops for: {mask_text}\n")
-        if 1 + len(program.grads) >= loops_blocked.MIN_RESULTS:
+        if blocked(program):
             parts.append(loops_blocked.PLAIN)
         for kind in ("grad", "value"):
             for loop in ("loop", "ploop"):
@@ -139,7 +139,8 @@ def compile_program(program, mask=None):
     inline = inline_policy(program)
     names = helpers_used(program) + ["value", "value_and_grad"]
     loops = [f"{k}_{l}" for k in ("grad", "value") for l in ("loop", "ploop")] if mask is not None else []
-    return Compiled(module_source(program, mask), names + loops, names if inline else (), inline)
+    bound = loops_blocked.compiled_calls() if mask is not None and blocked(program) else None
+    return Compiled(module_source(program, mask), names + loops, names if inline else (), inline, bound)
 
 
 def plain_module(program):

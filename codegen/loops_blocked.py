@@ -31,6 +31,15 @@ def block_points(results):
 
 
 CALLS = {"stream_copy", "stream_fence"}   # module functions the blocked loops call
+
+
+def compiled_calls():
+    """CALLS as ``codegen.compiled.Compiled`` binds them (``bound=``): codegen/streams.py's
+    streaming copy and fence (which import numba)."""
+    from . import streams
+    return {"stream_copy": streams.stream_copy, "stream_fence": streams.stream_fence}
+
+
 # ... as plain Python in the module's text; compiled, they are codegen/streams.py's
 PLAIN = '''def stream_copy(dst, i0, src, k, m):  # compiled: streaming stores (codegen/streams.py)
     dst[i0:i0 + m] = src[k, :m]
